@@ -1,0 +1,2 @@
+import Stepwise
+print(StepwiseInfo.version)
