@@ -123,6 +123,8 @@ public final class LoadedPlugin: @unchecked Sendable {
     public let abiVersion: (major: UInt32, minor: UInt32)
     public internal(set) var components: [Component] = []
     let hostTable: UnsafePointer<stepwise_host>
+    /// The descriptor the entry returned (static), for the validator's size checks.
+    let descriptor: UnsafePointer<stepwise_plugin>
 
     init(path: String, raw: UnsafePointer<stepwise_plugin>, hostTable: UnsafePointer<stepwise_host>) {
         self.path = path
@@ -133,6 +135,7 @@ public final class LoadedPlugin: @unchecked Sendable {
         self.description = raw.pointee.description.map { String(cString: $0) }
         self.abiVersion = (raw.pointee.abi_version.major, raw.pointee.abi_version.minor)
         self.hostTable = hostTable
+        self.descriptor = raw
     }
 
     public var fileName: String { path.split(separator: "/").last.map(String.init) ?? path }
