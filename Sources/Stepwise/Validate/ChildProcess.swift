@@ -68,17 +68,35 @@ enum ChildProcess {
         return names[signal] ?? "signal \(signal)"
     }
 
-    /// The last `maxLines` non-empty lines of a log, for a failure's detail.
-    static func tail(of path: String, maxLines: Int = 6, maxBytes: Int = 4096) -> String {
+    /// What a child's output says about how it ended: the crash line and first frames
+    /// of Swift's backtracer, and the last other lines (glibc's or a sanitizer's
+    /// complaint, the plugin's log), at most `maxLines`.
+    static func tail(of path: String, maxLines: Int = 8, maxBytes: Int = 16384) -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
         defer { try? handle.close() }
         let size = (try? handle.seekToEnd()) ?? 0
         try? handle.seek(toOffset: size > UInt64(maxBytes) ? size - UInt64(maxBytes) : 0)
         let data = (try? handle.readToEnd()) ?? Data()
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
-            .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-        return lines.suffix(maxLines).joined(separator: "\n")
+        var crash: [String] = [], frames: [String] = [], other: [String] = []
+        for raw in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line == "..." { continue }
+            if line.hasPrefix("*** Program crashed:") {
+                crash.append(line.trimmingCharacters(in: CharacterSet(charactersIn: "* ")))
+            } else if line.first?.isNumber == true, line.contains(" 0x"), line.contains(" in ") {
+                let frame = line.range(of: " at /").map { String(line[..<$0.lowerBound]) } ?? line
+                if frames.count < 4 { frames.append("  " + frame.replacingOccurrences(of: "  ", with: " ")) }
+            } else if !(line.hasPrefix("*** Signal") || line.hasPrefix("Platform:") || line.hasPrefix("Thread ")
+                        || line.hasPrefix("Backtrace took")) {
+                other.append(line)
+            }
+        }
+        let lines = crash + frames + other.suffix(max(1, maxLines - crash.count - frames.count))
+        return lines.joined(separator: "\n")
     }
+
+    /// Makes Swift's crash handler print only what a report needs.
+    static let backtraceSettings = "enable=yes,interactive=no,color=no,threads=crashed,registers=none,images=none,limit=none"
 }
 
 /// Limits a check's child applies to itself before it loads the plugin, so a huge
@@ -120,8 +138,14 @@ enum ChildLimits {
     /// heap overflow abort at the next free, and MALLOC_PERTURB_ fills fresh and freed
     /// blocks with garbage so reads of uninitialized or freed memory show. Not combinable
     /// with a sanitizer runtime, which must come first.
-    static func mallocCheckEnvironment() -> [String: String] {
-        guard !underSanitizer else { return [:] }
+    ///
+    /// Under AddressSanitizer the child's ASan takes both roles: it reports overflows,
+    /// and allocations above the memory budget fail as they would under RLIMIT_AS.
+    static func mallocCheckEnvironment(memoryBytes: UInt64) -> [String: String] {
+        guard !underSanitizer else {
+            let existing = ProcessInfo.processInfo.environment["ASAN_OPTIONS"].map { $0 + ":" } ?? ""
+            return ["ASAN_OPTIONS": existing + "abort_on_error=1:allocator_may_return_null=1:max_allocation_size_mb=\(memoryBytes >> 20)"]
+        }
         let dirs = ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
                     "/usr/lib/aarch64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"]
         guard dirs.contains(where: { FileManager.default.fileExists(atPath: $0 + "/libc_malloc_debug.so.0") }) else {

@@ -100,8 +100,9 @@ public final class PluginValidator: @unchecked Sendable {
         let request = ValidationChild.Request(
             plugin: job.plugin, check: job.check.name, component: job.component, strictness: options.strictness,
             resultPath: base + ".json", memoryBytes: options.memoryBytes, cpuSeconds: UInt64(options.timeout.rounded(.up)) + 1)
-        var env = ChildLimits.mallocCheckEnvironment()
-        env["STEPWISE_LOG"] = env["STEPWISE_LOG"] ?? "warning"
+        var env = ChildLimits.mallocCheckEnvironment(memoryBytes: options.memoryBytes)
+        env["STEPWISE_LOG"] = ProcessInfo.processInfo.environment["STEPWISE_LOG"] ?? "warning"
+        env["SWIFT_BACKTRACE"] = ChildProcess.backtraceSettings
         let exit = ChildProcess.run(command + request.arguments, environment: env, logPath: base + ".log",
                                     timeout: options.timeout)
         let written = (try? Data(contentsOf: URL(fileURLWithPath: request.resultPath)))
@@ -115,8 +116,8 @@ public final class PluginValidator: @unchecked Sendable {
             return .fail("the check finished (\(written!.status.rawValue)), then its process crashed with \(ChildProcess.describe(signal: signal)) while exiting\(output)")
         case .signaled(let signal):
             var hint = ""
-            if signal == SIGABRT && !env.isEmpty && tail.contains("free()") { hint = " (glibc malloc checking is on: a heap overflow or double free aborts at free)" }
-            if signal == SIGKILL || signal == SIGSEGV { hint += ChildLimits.underSanitizer ? "" : " (the check's address space is limited to \(options.memoryBytes >> 20) MB more than at start)" }
+            if signal == SIGABRT && env["MALLOC_CHECK_"] != nil && tail.contains("free()") { hint = " (glibc malloc checking is on: a heap overflow or double free aborts at free)" }
+            if signal == SIGKILL { hint += " (out of memory? the check may add \(options.memoryBytes >> 20) MB of address space)" }
             return .fail("crashed with \(ChildProcess.describe(signal: signal))\(hint)\(output)")
         case .timedOut(let seconds):
             return .fail("did not finish within \(Int(seconds)) s: an endless loop or a deadlock?\(output)")
