@@ -192,12 +192,23 @@ struct CommandLineValueParser {
         guard let first = body.unicodeScalars.first,
               first.isASCIIDigit || (first == "." && body.count > 1) else { return .string(word) }
         // int("007") is 7 in Python, though 007 is no Python literal.
-        if body.allSatisfy({ $0.isASCII && $0.isNumber }), let m = UInt64(body), m <= UInt64(Int64.max) {
-            return .int(negative ? -Int64(m) : Int64(m))
+        if !body.isEmpty, body.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            guard let m = UInt64(body), m <= UInt64(Int64.max) + (negative ? 1 : 0) else {
+                throw source.error(.syntax, "integer \(word) does not fit in 64 bits", at: offset)
+            }
+            return .int(negative ? (m == UInt64(Int64.max) + 1 ? Int64.min : -Int64(m)) : Int64(m))
         }
         let numberSource = SourceText(String(body), file: source.file)
         var scanner = PythonLiteralScanner(numberSource, at: 0)
-        guard let n = try? scanner.scanNumber(), scanner.i == numberSource.count else { return .string(word) }
+        let n: PythonLiteralScanner.Number
+        do {
+            n = try scanner.scanNumber()
+        } catch {
+            // Anything not a number is a word; 1_000_..._000 that overflows is a mistake.
+            guard body.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "_") }) else { return .string(word) }
+            throw source.error(.syntax, "integer \(word) does not fit in 64 bits", at: offset)
+        }
+        guard scanner.i == numberSource.count else { return .string(word) }
         switch n {
         case .float(let d): return .float(negative ? -d : d)
         case .int(let m):
