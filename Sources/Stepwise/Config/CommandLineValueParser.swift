@@ -203,10 +203,10 @@ struct CommandLineValueParser {
         let n: PythonLiteralScanner.Number
         do {
             n = try scanner.scanNumber()
-        } catch {
-            // Anything not a number is a word; 1_000_..._000 that overflows is a mistake.
-            guard body.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "_") }) else { return .string(word) }
+        } catch let e as ConfigError where e.message.hasSuffix("64 bits") {
             throw source.error(.syntax, "integer \(word) does not fit in 64 bits", at: offset)
+        } catch {
+            return .string(word)  // not a number, so a word
         }
         guard scanner.i == numberSource.count else { return .string(word) }
         switch n {
