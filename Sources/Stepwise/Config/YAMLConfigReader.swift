@@ -70,10 +70,12 @@ struct YAMLConfigReader {
             return .string(s.string)
         case "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null":
             let kind = String(tag.split(separator: ":").last ?? "")
-            let v = try? YAMLScalar.resolve(s.string)
-            switch (kind, v) {
-            case ("int", .int?), ("float", .float?), ("bool", .bool?), ("null", .null?): return v ?? .null
+            switch (kind, try? YAMLScalar.resolve(s.string)) {
+            case ("int", .int(let i)?): return .int(i)
+            case ("float", .float(let d)?): return .float(d)
             case ("float", .int(let i)?): return .float(Double(i))
+            case ("bool", .bool(let b)?): return .bool(b)
+            case ("null", .null?): return .null
             default:
                 throw ConfigError(.type, "'\(s.string)' is not a valid !!\(kind)", at: origin(s.mark))
             }
