@@ -1,12 +1,12 @@
 import Foundation
 import XCTest
-@testable import Stepwise
+import Stepwise
 
 /// Every kind of damaged or hostile file is refused with the specific problem named.
 final class CheckpointCorruptionTests: XCTestCase {
     var folder = ""
 
-    override func setUpWithError() throws { folder = try makeScratchFolder() }
+    override func setUpWithError() throws { folder = try makeScratchFolder("\(type(of: self))") }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
 
     /// A file from a header text and data bytes; `declaredLength` overrides the length field.

@@ -8,14 +8,17 @@ final class CheckpointPythonInteropTests: XCTestCase {
     var folder = ""
 
     override func setUpWithError() throws {
-        folder = try makeScratchFolder()
         let (status, output) = try Self.python("import safetensors, numpy; print(safetensors.__version__)")
         guard status == 0 else {
-            throw XCTSkip("python3 with safetensors and numpy is not available (pip install safetensors numpy): \(output)")
+            let reason = output.split(separator: "\n").last.map(String.init) ?? "python3 not found"
+            throw XCTSkip("python3 with safetensors and numpy is not available (pip install safetensors numpy): \(reason)")
         }
+        folder = try makeScratchFolder("\(type(of: self))")
     }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
+    override func tearDownWithError() throws {
+        if !folder.isEmpty { try? FileManager.default.removeItem(atPath: folder) }
+    }
 
     /// Runs a Python script; returns its exit status and combined output.
     static func python(_ script: String, arguments: [String] = []) throws -> (Int32, String) {

@@ -1,12 +1,12 @@
 import Foundation
 import XCTest
-@testable import Stepwise
+import Stepwise
 
 /// A scratch folder per test, removed afterwards.
 func makeScratchFolder(_ name: String = #function) throws -> String {
-    let base = FileManager.default.temporaryDirectory.path + "/stepwise-tests-\(getpid())"
     let clean = name.filter { $0.isLetter || $0.isNumber }
-    let path = "\(base)/\(clean)-\(UInt32.random(in: 0...UInt32.max))"
+    let path = FileManager.default.temporaryDirectory.path
+        + "/stepwise-test-\(getpid())-\(clean)-\(UInt32.random(in: 0...UInt32.max))"
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
@@ -14,7 +14,7 @@ func makeScratchFolder(_ name: String = #function) throws -> String {
 final class CheckpointSafetensorsTests: XCTestCase {
     var folder = ""
 
-    override func setUpWithError() throws { folder = try makeScratchFolder() }
+    override func setUpWithError() throws { folder = try makeScratchFolder("\(type(of: self))") }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
 
     static func sampleTensors() -> [String: SafetensorsTensor] {

@@ -178,7 +178,7 @@ final class PlotChartTests: XCTestCase {
     }
 
     func testWriteReplacesTheFileAtomically() throws {
-        let folder = try makeScratchFolder()
+        let folder = try makeScratchFolder("\(type(of: self))")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = folder + "/lr.svg"
         try Data("old".utf8).write(to: URL(fileURLWithPath: path))

@@ -18,7 +18,7 @@ final class PlotRenderTests: XCTestCase {
         if let preview = ProcessInfo.processInfo.environment["STEPWISE_PLOT_PREVIEW_DIR"] {
             folder = preview
         } else {
-            folder = try makeScratchFolder()
+            folder = try makeScratchFolder("\(type(of: self))")
         }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     }
