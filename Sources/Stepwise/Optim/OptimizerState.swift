@@ -103,9 +103,12 @@ extension Optimizer {
             storage.fresh = false
             fresh[name] = storage
         }
+        // Hyperparameters are tried on copies first and applied last, after the plugin's
+        // own state loaded: a refused state changes nothing.
         for (g, saved) in zip(paramGroups, state.groups) {
+            let trial = g.values.copy()
             for entry in saved.entries where entry.key != "params" {
-                try g.values.set(entry.key, entry.value)
+                try trial.set(entry.key, entry.value)
             }
         }
         if let load = api.pointee.load_state {
@@ -120,6 +123,11 @@ extension Optimizer {
             let status = source.withStream { load(instance, $0, &error) }
             guard status == STEPWISE_OK else {
                 throw HostServices.takeError(error, status: status, context: "loading \(component.typeName) state")
+            }
+        }
+        for (g, saved) in zip(paramGroups, state.groups) {
+            for entry in saved.entries where entry.key != "params" {
+                try g.values.set(entry.key, entry.value)
             }
         }
         states = fresh
