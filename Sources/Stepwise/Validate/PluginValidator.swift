@@ -114,6 +114,8 @@ public final class PluginValidator: @unchecked Sendable {
             return written!
         case .signaled(let signal) where written != nil:
             return .fail("the check finished (\(written!.status.rawValue)), then its process crashed with \(ChildProcess.describe(signal: signal)) while exiting\(output)")
+        case .exited(let code) where written != nil:
+            return .fail("the check finished (\(written!.status.rawValue)), then its process exited with status \(code) (a sanitizer report or a failing destructor?)\(output)")
         case .signaled(let signal):
             var hint = ""
             if signal == SIGABRT && env["MALLOC_CHECK_"] != nil && tail.contains("free()") { hint = " (glibc malloc checking is on: a heap overflow or double free aborts at free)" }
