@@ -27,7 +27,7 @@ struct ValidateCommand: ParsableCommand {
     var jobs: Int?
 
     @Option(help: "Seconds a check may run before it is killed.")
-    var timeout = 120.0
+    var timeout = 60.0
 
     @Option(name: .customLong("memory-mb"), help: "Address space a check may add, in MB (not under sanitizers).")
     var memoryMB = 4096
@@ -50,7 +50,7 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: .private) var component: String?
     @Option(help: .private) var result: String?
     @Option(help: .private) var memory: UInt64 = 4 << 30
-    @Option(help: .private) var cpu: UInt64 = 121
+    @Option(help: .private) var cpu: UInt64 = 61
 
     static let childFlag = "run-one-check"
 

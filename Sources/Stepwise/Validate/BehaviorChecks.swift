@@ -51,7 +51,7 @@ enum BehaviorChecks {
         for lr in learningRates(c) {
             var config = base
             if let lr, let h = c.hyperparam(role: STEPWISE_ROLE_LR) { config[h.name] = .float(lr) }
-            let d = try ctx.driver(.converges, config: config) as! OptimizerDriver
+            let d = try required(try ctx.driver(.converges, config: config) as? OptimizerDriver, "an optimizer driver")
             let steps = d.needsClosure ? 40 : 400
             let initial = d.loss
             var best = initial
@@ -76,16 +76,16 @@ enum BehaviorChecks {
     /// Canaries after every buffer, gradients and gradient-less parameters compared
     /// around each step, lent values fingerprinted.
     static func stepContract(_ ctx: CheckContext) throws -> CheckOutcome {
-        let d = try ctx.driver(.stepContract, twoGroups: true) as! OptimizerDriver
-        let api = ctx.component.optimizerAPI!.pointee
-        let slotNames = (0..<Int(api.slot_count)).map { String(cString: api.slots[$0]!.pointee.name) }
+        let d = try required(try ctx.driver(.stepContract, twoGroups: true) as? OptimizerDriver, "an optimizer driver")
+        let api = try required(ctx.component.optimizerAPI, "the optimizer api").pointee
+        let slotNames = (0..<Int(api.slot_count)).map { api.slots[$0].map { String(cString: $0.pointee.name) } ?? "?" }
         for i in 0..<d.unitCount {
             if !d.needsClosure { d.problem.setGrads(d.params, step: i) }
             for p in d.params {
-                Padding.arm(p.data.baseAddress!, count: p.count)
-                Padding.arm(p.grad.baseAddress!, count: p.count)
+                Padding.arm(p.data)
+                Padding.arm(p.grad)
                 if let s = d.optimizer.states[p.name] {
-                    for k in 0..<s.shapes.count { if let t = s.tensor(k) { Padding.arm(t.baseAddress!, count: t.count) } }
+                    for k in 0..<s.shapes.count { if let t = s.tensor(k) { Padding.arm(t) } }
                 }
             }
             // Slots allocated by this step were never armed; only those that existed are checked.
@@ -104,11 +104,11 @@ enum BehaviorChecks {
                 return .fail("step \(i) failed: \(error)")
             }
             for p in d.params {
-                if !Padding.intact(p.data.baseAddress!, count: p.count) { return .fail("step \(i) wrote past the end of the data of '\(p.name)' (\(p.count) floats)") }
-                if !Padding.intact(p.grad.baseAddress!, count: p.count) { return .fail("step \(i) wrote past the end of the gradient of '\(p.name)'") }
+                if !Padding.intact(p.data) { return .fail("step \(i) wrote past the end of the data of '\(p.name)' (\(p.count) floats)") }
+                if !Padding.intact(p.grad) { return .fail("step \(i) wrote past the end of the gradient of '\(p.name)'") }
                 if armed.contains(p.name), let s = d.optimizer.states[p.name] {
                     for k in 0..<s.shapes.count {
-                        if let t = s.tensor(k), !Padding.intact(t.baseAddress!, count: t.count) {
+                        if let t = s.tensor(k), !Padding.intact(t) {
                             return .fail("step \(i) wrote past the end of slot '\(slotNames[k])' of '\(p.name)' (\(t.count) floats)")
                         }
                     }
@@ -145,18 +145,18 @@ enum BehaviorChecks {
     }
 
     static func optimizerNonFinite(_ ctx: CheckContext) throws -> CheckOutcome {
-        let rejects = ctx.component.optimizerAPI!.pointee.flags & UInt32(STEPWISE_OPT_REJECTS_NON_FINITE) != 0
+        let rejects = try required(ctx.component.optimizerAPI, "the optimizer api").pointee.flags & UInt32(STEPWISE_OPT_REJECTS_NON_FINITE) != 0
         var notes: [String] = []
         let cases: [(String, Int, Int, Float)] = [("NaN", 0, 0, .nan), ("+inf", 1, 1, .infinity), ("-inf", 2, 0, -.infinity)]
         for (label, param, index, bad) in cases {
-            let d = try ctx.driver(.nonFinite) as! OptimizerDriver
+            let d = try required(try ctx.driver(.nonFinite) as? OptimizerDriver, "an optimizer driver")
             for i in 0..<3 { _ = try d.run(i) }
             d.problem.setGrads(d.params, step: 0)
             d.params[param].grad[index] = bad
             let before = d.snapshot()
             let inject: (([Parameter]) -> Double)? = d.needsClosure
                 ? { ps in let loss = d.problem.evaluate(ps); ps[param].grad[index] = bad; return loss } : nil
-            let (status, message) = d.rawStep(closureGrads: inject)
+            let (status, message) = try d.rawStep(closureGrads: inject)
             let name = d.params[param].name
             if rejects {
                 guard status == STEPWISE_NON_FINITE else {
@@ -168,7 +168,7 @@ enum BehaviorChecks {
                 guard !message.isEmpty else { return .fail("refused the \(label) gradient without a message") }
                 // The refusal must not poison the instance.
                 d.problem.setGrads(d.params, step: 4)
-                let (after, why) = d.rawStep(closureGrads: d.needsClosure ? { d.problem.evaluate($0) } : nil)
+                let (after, why) = try d.rawStep(closureGrads: d.needsClosure ? { d.problem.evaluate($0) } : nil)
                 guard after == STEPWISE_OK || after == STEPWISE_SKIPPED else {
                     return .fail("after refusing a \(label) gradient, a finite step fails (status \(after.rawValue)): \(why)")
                 }
@@ -181,10 +181,10 @@ enum BehaviorChecks {
     }
 
     static func wrapperNonFinite(_ ctx: CheckContext) throws -> CheckOutcome {
-        let probe = try ctx.driver(.nonFinite) as! WrapperDriver
+        let probe = try required(try ctx.driver(.nonFinite) as? WrapperDriver, "a wrapper driver")
         _ = try probe.run(0..<probe.unitCount)
         let updates = Set(probe.updatedAfter)
-        let d = try ctx.driver(.nonFinite, nonFiniteAt: updates) as! WrapperDriver
+        let d = try required(try ctx.driver(.nonFinite, nonFiniteAt: updates) as? WrapperDriver, "a wrapper driver")
         _ = try d.run(0..<d.unitCount)
         return .pass("NaN and infinite gradients in \(updates.count) updates: pre_step neither crashed nor reported a non-finite norm")
     }

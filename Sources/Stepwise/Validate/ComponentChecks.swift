@@ -160,22 +160,13 @@ enum SchemaChecks {
 
     /// The optional functions this component leaves NULL.
     static func nullOptionals(_ c: Component) -> [String] {
-        switch c.kind {
-        case .optimizer:
-            let a = c.optimizerAPI!.pointee
-            return [("check", a.check == nil), ("slot_shape", a.slot_shape == nil),
-                    ("save_state/load_state", a.save_state == nil)].filter(\.1).map(\.0)
-        case .scheduler:
-            let a = c.schedulerAPI!.pointee
-            return [("check", a.check == nil), ("save_state/load_state", a.save_state == nil)].filter(\.1).map(\.0)
-        case .wrapper:
-            let a = c.wrapperAPI!.pointee
-            return [("check", a.check == nil), ("should_sync", a.should_sync == nil), ("post_step", a.post_step == nil),
-                    ("loss_scale", a.loss_scale == nil), ("save_state/load_state", a.save_state == nil)].filter(\.1).map(\.0)
-        case .hook:
-            let a = c.hookAPI!.pointee
-            return [("check", a.check == nil), ("save_state/load_state", a.save_state == nil)].filter(\.1).map(\.0)
+        let state = ("save_state/load_state", !StateFunctions(c).streams)
+        var nulls: [(String, Bool)] = [("check", !hasCheck(c)), state]
+        if let a = c.optimizerAPI?.pointee { nulls.append(("slot_shape", a.slot_shape == nil)) }
+        if let a = c.wrapperAPI?.pointee {
+            nulls += [("should_sync", a.should_sync == nil), ("post_step", a.post_step == nil), ("loss_scale", a.loss_scale == nil)]
         }
+        return nulls.filter(\.1).map(\.0)
     }
 
     /// Runs every host path that would call an optional function: building (check),

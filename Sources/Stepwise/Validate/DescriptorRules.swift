@@ -42,7 +42,7 @@ enum DescriptorRules {
         let apiSize = c.raw.pointee.api.load(as: Int.self)
         switch c.kind {
         case .optimizer:
-            let a = c.optimizerAPI!.pointee
+            guard let a = c.optimizerAPI?.pointee else { break }
             add(size(apiSize, stepwise_optimizer_api.self, "\(who)'s api table"))
             if a.flags & ~knownOptimizerFlags != 0 { out.append("\(who) sets unknown optimizer flag bits 0x\(String(a.flags & ~knownOptimizerFlags, radix: 16))") }
             if a.slot_count > 64 { out.append("\(who) declares \(a.slot_count) slots; the host supports at most 64") }
@@ -54,7 +54,7 @@ enum DescriptorRules {
                 if s.pointee.doc.map({ String(cString: $0).isEmpty }) ?? true { out.append("\(who)'s slot '\(name)' has no doc") }
             }
         case .scheduler:
-            let a = c.schedulerAPI!.pointee
+            guard let a = c.schedulerAPI?.pointee else { break }
             add(size(apiSize, stepwise_scheduler_api.self, "\(who)'s api table"))
             if a.flags & ~knownSchedulerFlags != 0 { out.append("\(who) sets unknown scheduler flag bits") }
             if a.target.rawValue > STEPWISE_TARGET_PARAM_NAME.rawValue { out.append("\(who) has unknown target \(a.target.rawValue)") }
@@ -63,12 +63,12 @@ enum DescriptorRules {
                 out.append("\(who) targets a named hyperparameter but declares no string 'param_name'")
             }
         case .wrapper:
-            let a = c.wrapperAPI!.pointee
+            guard let a = c.wrapperAPI?.pointee else { break }
             add(size(apiSize, stepwise_wrapper_api.self, "\(who)'s api table"))
             if a.flags != 0 { out.append("\(who) sets wrapper flags 0x\(String(a.flags, radix: 16)); ABI 1.0 defines none") }
             if (a.save_state == nil) != (a.load_state == nil) { out.append("\(who) must provide both save_state and load_state, or neither") }
         case .hook:
-            let a = c.hookAPI!.pointee
+            guard let a = c.hookAPI?.pointee else { break }
             add(size(apiSize, stepwise_hook_api.self, "\(who)'s api table"))
             if a.points == 0 { out.append("\(who) subscribes to no hook point") }
             if a.points & ~knownHookPoints != 0 { out.append("\(who) subscribes to unknown hook points 0x\(String(a.points & ~knownHookPoints, radix: 16))") }

@@ -58,20 +58,11 @@ struct StateFunctions {
     var version: UInt32
 
     init(_ c: Component) {
-        switch c.kind {
-        case .optimizer:
-            let a = c.optimizerAPI!.pointee
-            (save, load, version) = (a.save_state, a.load_state, a.state_version)
-        case .scheduler:
-            let a = c.schedulerAPI!.pointee
-            (save, load, version) = (a.save_state, a.load_state, a.state_version)
-        case .wrapper:
-            let a = c.wrapperAPI!.pointee
-            (save, load, version) = (a.save_state, a.load_state, a.state_version)
-        case .hook:
-            let a = c.hookAPI!.pointee
-            (save, load, version) = (a.save_state, a.load_state, a.state_version)
-        }
+        (save, load, version) = (nil, nil, 0)
+        if let a = c.optimizerAPI?.pointee { (save, load, version) = (a.save_state, a.load_state, a.state_version) }
+        if let a = c.schedulerAPI?.pointee { (save, load, version) = (a.save_state, a.load_state, a.state_version) }
+        if let a = c.wrapperAPI?.pointee { (save, load, version) = (a.save_state, a.load_state, a.state_version) }
+        if let a = c.hookAPI?.pointee { (save, load, version) = (a.save_state, a.load_state, a.state_version) }
     }
 
     var streams: Bool { save != nil && load != nil }
@@ -99,21 +90,20 @@ enum Lifecycle {
         let instance = GuardedOut(), error = GuardedOut()
         let before = fingerprint(values.raw)
         let status: stepwise_status
-        switch c.kind {
-        case .optimizer:
-            status = c.optimizerAPI!.pointee.create!(c.host, values.raw, instance.pointer, error.errorPointer)
-        case .scheduler:
+        if let create = c.optimizerAPI?.pointee.create {
+            status = create(c.host, values.raw, instance.pointer, error.errorPointer)
+        } else if let create = c.schedulerAPI?.pointee.create {
             var setup = SchedulerDriver.defaultSetup
             status = withUnsafePointer(to: &setup) { fallback in
-                c.schedulerAPI!.pointee.create!(c.host, values.raw, schedulerSetup ?? fallback, instance.pointer, error.errorPointer)
+                create(c.host, values.raw, schedulerSetup ?? fallback, instance.pointer, error.errorPointer)
             }
-        case .wrapper:
+        } else if let create = c.wrapperAPI?.pointee.create {
             var setup = stepwise_wrapper_setup(struct_size: MemoryLayout<stepwise_wrapper_setup>.size, start_iter: 0, max_iters: 12)
             status = withUnsafePointer(to: &setup) { fallback in
-                c.wrapperAPI!.pointee.create!(c.host, values.raw, wrapperSetup ?? fallback, instance.pointer, error.errorPointer)
+                create(c.host, values.raw, wrapperSetup ?? fallback, instance.pointer, error.errorPointer)
             }
-        case .hook:
-            status = c.hookAPI!.pointee.create!(c.host, values.raw, instance.pointer, error.errorPointer)
+        } else {
+            status = try required(c.hookAPI?.pointee.create, "create")(c.host, values.raw, instance.pointer, error.errorPointer)
         }
         if instance.damagedBytes > 0 || error.damagedBytes > 0 {
             throw CheckFailure("create wrote outside the out-parameters it was lent (\(instance.damagedBytes + error.damagedBytes) bytes around `instance` / `error` changed)")
@@ -134,12 +124,11 @@ enum Lifecycle {
     }
 
     static func destroy(_ c: Component, _ instance: UnsafeMutableRawPointer) {
-        switch c.kind {
-        case .optimizer: c.optimizerAPI!.pointee.destroy!(instance)
-        case .scheduler: c.schedulerAPI!.pointee.destroy!(instance)
-        case .wrapper: c.wrapperAPI!.pointee.destroy!(instance)
-        case .hook: c.hookAPI!.pointee.destroy!(instance)
-        }
+        // Required, so never NULL in a loaded plugin.
+        c.optimizerAPI?.pointee.destroy?(instance)
+        c.schedulerAPI?.pointee.destroy?(instance)
+        c.wrapperAPI?.pointee.destroy?(instance)
+        c.hookAPI?.pointee.destroy?(instance)
     }
 }
 

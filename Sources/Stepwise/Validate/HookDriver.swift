@@ -31,6 +31,8 @@ final class HookDriver: Driver {
 
     let component: Component
     let api: UnsafePointer<stepwise_hook_api>
+    let onEvent: @convention(c) (UnsafeMutableRawPointer?, stepwise_hook_point, UnsafePointer<stepwise_runner_view>?,
+                                 UnsafeMutablePointer<OpaquePointer?>?) -> stepwise_status
     let values: ResolvedValues
     let instance: UnsafeMutableRawPointer
     let state: StateFunctions
@@ -42,12 +44,13 @@ final class HookDriver: Driver {
 
     var unitCount: Int { Self.events.count }
     /// After the second iteration of the first epoch: an iteration checkpoint.
-    var resumePoint: Int { Self.events.firstIndex { $0.point == STEPWISE_HOOK_AFTER_TRAIN_ITER && $0.iter == 1 }! + 1 }
+    var resumePoint: Int { (Self.events.firstIndex { $0.point == STEPWISE_HOOK_AFTER_TRAIN_ITER && $0.iter == 1 } ?? 5) + 1 }
     var streamsState: Bool { state.streams }
 
     init(_ component: Component, _ spec: DriverSpec) throws {
         self.component = component
-        api = component.hookAPI!
+        api = try required(component.hookAPI, "the hook api")
+        onEvent = try required(api.pointee.on_event, "on_event")
         state = StateFunctions(component)
         problem = ToyProblem(seed: spec.seed)
         params = problem.makeParams()
@@ -59,7 +62,7 @@ final class HookDriver: Driver {
         instance = try Lifecycle.create(component, resolved)
     }
 
-    deinit { api.pointee.destroy!(instance) }
+    deinit { api.pointee.destroy?(instance) }
 
     func subscribes(_ point: stepwise_hook_point) -> Bool { api.pointee.points & (1 << UInt64(point.rawValue)) != 0 }
 
@@ -90,7 +93,7 @@ final class HookDriver: Driver {
             stepwise_named_value(struct_size: MemoryLayout<stepwise_named_value>.size, name: UnsafePointer($0), value: $1.1)
         }
         let (status, message) = items.withUnsafeMutableBufferPointer { buffer in
-            var list = (0..<buffer.count).map { Optional(UnsafePointer(buffer.baseAddress! + $0)) }
+            var list = (0..<buffer.count).map { k in buffer.baseAddress.map { UnsafePointer($0 + k) } }
             return list.withUnsafeMutableBufferPointer { listPointer in
                 var view = stepwise_runner_view()
                 view.struct_size = MemoryLayout<stepwise_runner_view>.size
@@ -137,7 +140,7 @@ final class HookDriver: Driver {
                     }
                 }
                 var error: OpaquePointer? = nil
-                let status = api.pointee.on_event!(instance, e.point, &view, &error)
+                let status = onEvent(instance, e.point, &view, &error)
                 return (status, takeMessage(error))
             }
         }

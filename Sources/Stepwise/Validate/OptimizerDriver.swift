@@ -20,7 +20,7 @@ final class OptimizerDriver: Driver {
         problem = ToyProblem(seed: spec.seed)
         params = problem.makeParams()
         state = StateFunctions(component)
-        let api = component.optimizerAPI!.pointee
+        let api = try required(component.optimizerAPI, "the optimizer api").pointee
         var groups: [ConfigDict]? = nil
         if spec.twoGroups && api.flags & UInt32(STEPWISE_OPT_SINGLE_GROUP) == 0 {
             var first = ConfigDict(), second = ConfigDict()
@@ -98,8 +98,8 @@ final class OptimizerDriver: Driver {
     /// turns statuses into errors. Grads are whatever the parameters hold (a closure
     /// optimizer gets a closure that writes `grads`); every parameter was stepped
     /// before, so none is fresh.
-    func rawStep(closureGrads: (([Parameter]) -> Double)? = nil) -> (stepwise_status, String) {
-        let api = component.optimizerAPI!
+    func rawStep(closureGrads: (([Parameter]) -> Double)? = nil) throws -> (stepwise_status, String) {
+        let step = try required(component.optimizerAPI?.pointee.step, "step")
         var last = (STEPWISE_OK, "")
         for group in optimizer.paramGroups {
             for (i, p) in group.params.enumerated() {
@@ -115,9 +115,9 @@ final class OptimizerDriver: Driver {
             let status: stepwise_status
             if let closureGrads {
                 let box = RawClosure { closureGrads(group.params) }
-                status = box.lend { api.pointee.step!(optimizer.instance, group.cGroup, $0, &info, &error) }
+                status = box.lend { step(optimizer.instance, group.cGroup, $0, &info, &error) }
             } else {
-                status = api.pointee.step!(optimizer.instance, group.cGroup, nil, &info, &error)
+                status = step(optimizer.instance, group.cGroup, nil, &info, &error)
             }
             last = (status, takeMessage(error))
             if status != STEPWISE_OK && status != STEPWISE_SKIPPED { return last }

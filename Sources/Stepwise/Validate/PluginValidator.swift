@@ -7,7 +7,7 @@ public struct ValidationOptions: Sendable {
     /// Checks run at once, each in its own process.
     public var jobs = max(1, ProcessInfo.processInfo.activeProcessorCount)
     /// Wall-clock seconds a check may take before its process is killed.
-    public var timeout = 120.0
+    public var timeout = 60.0
     /// Address space a check's process may add to what it has mapped at start.
     public var memoryBytes: UInt64 = 4 << 30
     /// Only these checks (names), or all.
@@ -36,6 +36,8 @@ public final class PluginValidator: @unchecked Sendable {
     }
 
     struct Job: Sendable {
+        /// Which of the paths, and which of its jobs: names the job's scratch files.
+        let pluginNumber: Int
         let index: Int
         let plugin: String
         let check: ValidationCheck
@@ -46,8 +48,8 @@ public final class PluginValidator: @unchecked Sendable {
         try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         var results: [CheckResult] = []
-        for path in paths {
-            results += validate(path)
+        for (n, path) in paths.enumerated() {
+            results += validate(path, number: n)
         }
         return ValidationReport(strictness: options.strictness, results: results)
     }
@@ -56,18 +58,18 @@ public final class PluginValidator: @unchecked Sendable {
         check.minimumStrictness <= options.strictness && (options.only?.contains(check.name) ?? true)
     }
 
-    private func validate(_ path: String) -> [CheckResult] {
+    private func validate(_ path: String, number: Int) -> [CheckResult] {
         // The scan runs first and alone: its child lists the components to plan for.
-        let scanJob = Job(index: 0, plugin: path, check: .scanTime, component: nil)
+        let scanJob = Job(pluginNumber: number, index: 0, plugin: path, check: .scanTime, component: nil)
         let (scan, outcome) = execute(scanJob)
         var jobs: [Job] = []
         for check in ValidationCheck.all where check.isPluginLevel && check != .scanTime && selected(check) {
-            jobs.append(Job(index: jobs.count + 1, plugin: path, check: check, component: nil))
+            jobs.append(Job(pluginNumber: number, index: jobs.count + 1, plugin: path, check: check, component: nil))
         }
         for spec in outcome?.components ?? [] {
             guard let kind = ComponentKind(rawValue: String(spec.split(separator: ":").first ?? "")) else { continue }
             for check in ValidationCheck.all where check.applies(to: kind) && selected(check) {
-                jobs.append(Job(index: jobs.count + 1, plugin: path, check: check, component: spec))
+                jobs.append(Job(pluginNumber: number, index: jobs.count + 1, plugin: path, check: check, component: spec))
             }
         }
         let collected = Collected(count: jobs.count)
@@ -96,7 +98,7 @@ public final class PluginValidator: @unchecked Sendable {
         guard let command = options.childCommand, !command.isEmpty else {
             return CheckExecutor.run(job.check, plugin: job.plugin, component: job.component, budget: budget)
         }
-        let base = "\(scratch)/\(abs(job.plugin.hashValue))-\(job.index)"
+        let base = "\(scratch)/\(job.pluginNumber)-\(job.index)"
         let request = ValidationChild.Request(
             plugin: job.plugin, check: job.check.name, component: job.component, strictness: options.strictness,
             resultPath: base + ".json", memoryBytes: options.memoryBytes, cpuSeconds: UInt64(options.timeout.rounded(.up)) + 1)
@@ -109,13 +111,17 @@ public final class PluginValidator: @unchecked Sendable {
             .flatMap { try? JSONDecoder().decode(CheckOutcome.self, from: $0) }
         let tail = ChildProcess.tail(of: base + ".log")
         let output = tail.isEmpty ? "" : "\n" + tail
+        if let written {
+            switch exit {
+            case .exited(0): return written
+            case .signaled(let signal):
+                return .fail("the check finished (\(written.status.rawValue)), then its process crashed with \(ChildProcess.describe(signal: signal)) while exiting\(output)")
+            case .exited(let code):
+                return .fail("the check finished (\(written.status.rawValue)), then its process exited with status \(code) (a sanitizer report or a failing destructor?)\(output)")
+            default: break
+            }
+        }
         switch exit {
-        case .exited(0) where written != nil:
-            return written!
-        case .signaled(let signal) where written != nil:
-            return .fail("the check finished (\(written!.status.rawValue)), then its process crashed with \(ChildProcess.describe(signal: signal)) while exiting\(output)")
-        case .exited(let code) where written != nil:
-            return .fail("the check finished (\(written!.status.rawValue)), then its process exited with status \(code) (a sanitizer report or a failing destructor?)\(output)")
         case .signaled(let signal):
             var hint = ""
             if signal == SIGABRT && env["MALLOC_CHECK_"] != nil && tail.contains("free()") { hint = " (glibc malloc checking is on: a heap overflow or double free aborts at free)" }

@@ -80,7 +80,7 @@ enum SampleValues {
             return .bool(Bool.random(using: &rng))
         case STEPWISE_TYPE_STRING:
             guard let choices = h.choices, !choices.isEmpty else { return current }
-            return .string(choices.randomElement(using: &rng)!)
+            return choices.randomElement(using: &rng).map(ConfigValue.string) ?? current
         case STEPWISE_TYPE_FLOAT_VECTOR, STEPWISE_TYPE_INT_VECTOR:
             let n = h.vectorLength > 0 ? h.vectorLength : max(1, current?.list?.count ?? 2)
             if h.type == STEPWISE_TYPE_INT_VECTOR {

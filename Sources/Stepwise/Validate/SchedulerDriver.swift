@@ -46,6 +46,8 @@ final class SchedulerDriver: Driver {
 
     let component: Component
     let api: UnsafePointer<stepwise_scheduler_api>
+    let tickFn: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<stepwise_schedule_tick>?,
+                                UnsafeMutablePointer<OpaquePointer?>?) -> stepwise_status
     let values: ResolvedValues
     let instance: UnsafeMutableRawPointer
     let state: StateFunctions
@@ -57,12 +59,13 @@ final class SchedulerDriver: Driver {
     var unitCount: Int { Self.events.count }
     /// After the AFTER_ITER of iteration 5, mid-epoch, where an iteration-based run
     /// checkpoints.
-    var resumePoint: Int { Self.events.firstIndex { $0.kind == STEPWISE_TICK_AFTER_ITER && $0.iter == 5 }! + 1 }
+    var resumePoint: Int { (Self.events.firstIndex { $0.kind == STEPWISE_TICK_AFTER_ITER && $0.iter == 5 } ?? 16) + 1 }
     var streamsState: Bool { state.streams }
 
     init(_ component: Component, _ spec: DriverSpec) throws {
         self.component = component
-        api = component.schedulerAPI!
+        api = try required(component.schedulerAPI, "the scheduler api")
+        tickFn = try required(api.pointee.tick, "tick")
         state = StateFunctions(component)
         var config = spec.config
         config["type"] = .string(component.qualifiedName)
@@ -78,7 +81,7 @@ final class SchedulerDriver: Driver {
     }
 
     deinit {
-        api.pointee.destroy!(instance)
+        api.pointee.destroy?(instance)
         metricNames.forEach { free($0) }
     }
 
@@ -92,7 +95,7 @@ final class SchedulerDriver: Driver {
         }
         let before = fingerprint(values.raw)
         let (status, message) = metrics.withUnsafeMutableBufferPointer { buffer in
-            var list = (0..<buffer.count).map { Optional(UnsafePointer(buffer.baseAddress! + $0)) }
+            var list = (0..<buffer.count).map { k in buffer.baseAddress.map { UnsafePointer($0 + k) } }
             return base.withUnsafeBufferPointer { basePointer in
                 current.withUnsafeMutableBufferPointer { valuesPointer in
                     list.withUnsafeMutableBufferPointer { metricList in
@@ -111,7 +114,7 @@ final class SchedulerDriver: Driver {
                             tick.metrics = UnsafePointer(metricList.baseAddress)
                         }
                         var error: OpaquePointer? = nil
-                        let status = api.pointee.tick!(instance, &tick, &error)
+                        let status = tickFn(instance, &tick, &error)
                         return (status, takeMessage(error))
                     }
                 }

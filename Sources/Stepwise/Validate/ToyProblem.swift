@@ -77,23 +77,21 @@ struct ToyProblem {
     }
 }
 
-extension Parameter {
-    /// Floats allocated after the last element (alignedFloats rounds up to 64 bytes).
-    var paddingCount: Int { max(64, (count * 4 + 63) / 64 * 64) / 4 - count }
-}
-
 /// Padding canaries after host-owned float buffers: a plugin that writes one element past
 /// a tensor changes them.
 enum Padding {
     static let canary = Float(bitPattern: 0x7FC0_DEAD)
 
-    static func arm(_ base: UnsafeMutablePointer<Float>, count: Int) {
-        let total = max(64, (count * 4 + 63) / 64 * 64) / 4
-        for i in count..<total { base[i] = canary }
+    static func arm(_ buffer: UnsafeMutableBufferPointer<Float>) {
+        guard let base = buffer.baseAddress else { return }
+        for i in buffer.count..<allocated(buffer.count) { base[i] = canary }
     }
 
-    static func intact(_ base: UnsafeMutablePointer<Float>, count: Int) -> Bool {
-        let total = max(64, (count * 4 + 63) / 64 * 64) / 4
-        return (count..<total).allSatisfy { base[$0].bitPattern == canary.bitPattern }
+    static func intact(_ buffer: UnsafeMutableBufferPointer<Float>) -> Bool {
+        guard let base = buffer.baseAddress else { return true }
+        return (buffer.count..<allocated(buffer.count)).allSatisfy { base[$0].bitPattern == canary.bitPattern }
     }
+
+    /// Floats alignedFloats allocates for `count`: whole 64-byte lines, at least one.
+    static func allocated(_ count: Int) -> Int { max(64, (count * 4 + 63) / 64 * 64) / 4 }
 }

@@ -174,6 +174,13 @@ func stableSeed(_ parts: String...) -> UInt64 {
 extension Float { var bits64: UInt64 { UInt64(bitPattern) } }
 extension Double { var bits64: UInt64 { bitPattern } }
 
+/// An optional the ABI guarantees (a required function, the api of a component's own
+/// kind), unwrapped with an error instead of a trap should a guarantee ever break.
+func required<T>(_ value: T?, _ what: @autoclosure () -> String) throws -> T {
+    guard let value else { throw CheckFailure("internal: \(what()) is missing") }
+    return value
+}
+
 /// The first position where two traces differ, for messages.
 func firstDifference(_ a: [[UInt64]], _ b: [[UInt64]]) -> Int? {
     for i in 0..<max(a.count, b.count) where i >= a.count || i >= b.count || a[i] != b[i] { return i }

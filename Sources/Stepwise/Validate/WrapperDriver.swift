@@ -83,7 +83,11 @@ final class WrapperDriver: Driver {
 
     init(_ component: Component, _ spec: DriverSpec, startIter: Int) throws {
         self.component = component
-        api = component.wrapperAPI!
+        api = try required(component.wrapperAPI, "the wrapper api")
+        for (name, present) in [("loss_factor", api.pointee.loss_factor != nil), ("should_update", api.pointee.should_update != nil),
+                                ("pre_step", api.pointee.pre_step != nil)] where !present {
+            throw CheckFailure("internal: \(name) is missing")
+        }
         state = StateFunctions(component)
         problem = ToyProblem(seed: spec.seed)
         // Every parameter takes part: a wrapper sees the gradients of a whole model.
@@ -100,12 +104,12 @@ final class WrapperDriver: Driver {
         instance = try withUnsafePointer(to: &setup) { try Lifecycle.create(component, resolved, wrapperSetup: $0) }
     }
 
-    deinit { api.pointee.destroy!(instance) }
+    deinit { api.pointee.destroy?(instance) }
 
     func run(_ i: Int) throws -> [UInt64] {
         let a = api.pointee
-        let factor = a.loss_factor!(instance, Int64(i))
-        let update = a.should_update!(instance, Int64(i))
+        let factor = try required(a.loss_factor, "loss_factor")(instance, Int64(i))
+        let update = try required(a.should_update, "should_update")(instance, Int64(i))
         let sync = a.should_sync.map { $0(instance, Int64(i)) } ?? update
         // backward on loss * factor accumulates factor * ∇f into the gradients.
         for (k, p) in params.enumerated() {
@@ -118,7 +122,8 @@ final class WrapperDriver: Driver {
             var info = stepwise_pre_step_info()
             info.struct_size = MemoryLayout<stepwise_pre_step_info>.size
             var error: OpaquePointer? = nil
-            let status = lent.withGradSet { a.pre_step!(instance, $0, &info, &error) }
+            let preStep = try required(a.pre_step, "pre_step")
+            let status = lent.withGradSet { preStep(instance, $0, &info, &error) }
             let message = takeMessage(error)
             guard status == STEPWISE_OK || status == STEPWISE_SKIPPED else {
                 throw CheckFailure("pre_step at iteration \(i) failed (status \(status.rawValue)): \(message)")
