@@ -57,7 +57,17 @@ enum ChildProcess {
         return .signaled(signal)
     }
 
-    /// "SIGSEGV (segmentation fault)", for reports.
+    /// "SIGSEGV (segmentation fault)", for reports. Under AddressSanitizer (which aborts
+    /// on whatever it catches) the kind of error in its report names the real cause.
+    static func describe(signal: Int32, log: String) -> String {
+        if signal == SIGABRT, let range = log.range(of: "AddressSanitizer: ") {
+            let kind = log[range.upperBound...].prefix { !$0.isWhitespace }
+            return kind == "SEGV" ? describe(signal: SIGSEGV) + ", caught by AddressSanitizer"
+                                  : "SIGABRT (AddressSanitizer: \(kind))"
+        }
+        return describe(signal: signal)
+    }
+
     static func describe(signal: Int32) -> String {
         let names: [Int32: String] = [
             SIGSEGV: "SIGSEGV (segmentation fault)", SIGABRT: "SIGABRT (abort)", SIGBUS: "SIGBUS (bus error)",
@@ -87,7 +97,7 @@ enum ChildProcess {
                 let frame = line.range(of: " at /").map { String(line[..<$0.lowerBound]) } ?? line
                 if frames.count < 4 { frames.append("  " + frame.replacingOccurrences(of: "  ", with: " ")) }
             } else if !(line.hasPrefix("*** Signal") || line.hasPrefix("Platform:") || line.hasPrefix("Thread ")
-                        || line.hasPrefix("Backtrace took")) {
+                        || line.hasPrefix("Backtrace took") || line.contains(" = 0x") || line.hasPrefix("==")) {
                 other.append(line)
             }
         }

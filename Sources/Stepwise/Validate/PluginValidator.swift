@@ -115,7 +115,7 @@ public final class PluginValidator: @unchecked Sendable {
             switch exit {
             case .exited(0): return written
             case .signaled(let signal):
-                return .fail("the check finished (\(written.status.rawValue)), then its process crashed with \(ChildProcess.describe(signal: signal)) while exiting\(output)")
+                return .fail("the check finished (\(written.status.rawValue)), then its process crashed with \(ChildProcess.describe(signal: signal, log: tail)) while exiting\(output)")
             case .exited(let code):
                 return .fail("the check finished (\(written.status.rawValue)), then its process exited with status \(code) (a sanitizer report or a failing destructor?)\(output)")
             default: break
@@ -126,7 +126,7 @@ public final class PluginValidator: @unchecked Sendable {
             var hint = ""
             if signal == SIGABRT && env["MALLOC_CHECK_"] != nil && tail.contains("free()") { hint = " (glibc malloc checking is on: a heap overflow or double free aborts at free)" }
             if signal == SIGKILL { hint += " (out of memory? the check may add \(options.memoryBytes >> 20) MB of address space)" }
-            return .fail("crashed with \(ChildProcess.describe(signal: signal))\(hint)\(output)")
+            return .fail("crashed with \(ChildProcess.describe(signal: signal, log: tail))\(hint)\(output)")
         case .timedOut(let seconds):
             return .fail("did not finish within \(Int(seconds)) s: an endless loop or a deadlock?\(output)")
         case .exited(let code):

@@ -44,18 +44,23 @@ struct ToyProblem {
         zip(Self.specs, start).map { Parameter(name: $0.name, shape: $0.shape, tag: $0.tag, values: $1) }
     }
 
+    /// Which spec a parameter is (callers may pass one param group's subset).
+    static func index(_ p: Parameter) -> Int? { specs.firstIndex { $0.name == p.name } }
+
     /// The gradients of step `step`: present on the parameters whose schedule says so.
     func setGrads(_ params: [Parameter], step: Int) {
-        for (k, p) in params.enumerated() {
-            let every = Self.specs[k].gradEvery
-            guard every > 0, step % every == 0 else { p.hasGrad = false; continue }
+        for p in params {
+            guard let k = Self.index(p), Self.specs[k].gradEvery > 0, step % Self.specs[k].gradEvery == 0 else {
+                p.hasGrad = false
+                continue
+            }
             writeGrad(p, k)
         }
     }
 
     /// A closure's work: the loss, and every gradient the loss reaches.
     func evaluate(_ params: [Parameter]) -> Double {
-        for (k, p) in params.enumerated() where Self.specs[k].gradEvery > 0 { writeGrad(p, k) }
+        for p in params { if let k = Self.index(p), Self.specs[k].gradEvery > 0 { writeGrad(p, k) } }
         return loss(params)
     }
 
@@ -67,7 +72,8 @@ struct ToyProblem {
     /// f over the parameters that take part (the frozen one does not).
     func loss(_ params: [Parameter]) -> Double {
         var total = 0.0
-        for (k, p) in params.enumerated() where Self.specs[k].gradEvery > 0 {
+        for p in params {
+            guard let k = Self.index(p), Self.specs[k].gradEvery > 0 else { continue }
             for i in 0..<p.count {
                 let d = Double(p.data[i]) - Double(c[k][i])
                 total += 0.5 * Double(a[k][i]) * d * d

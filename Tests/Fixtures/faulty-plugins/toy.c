@@ -114,7 +114,8 @@ static stepwise_status opt_create(const stepwise_host *h, const stepwise_values 
     toy_opt *t = calloc(1, sizeof *t);
     if (!t) return fail(h, e, STEPWISE_OUT_OF_MEMORY, "Toy: out of memory");
 #ifdef FAULT_OVERFLOW_IN_CREATE
-    memset(t, 0x5a, sizeof *t + 24); // past the end of its own allocation
+    volatile size_t past = 24; // not a constant, so the compiler keeps the memset call
+    memset(t, 0x5a, sizeof *t + past); // past the end of its own allocation
     memset(t, 0, sizeof *t);
 #endif
     t->host = h;
