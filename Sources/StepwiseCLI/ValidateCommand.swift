@@ -7,11 +7,13 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Check plugin files against the Stepwise ABI before shipping them.",
         discussion: """
-            Every check of every component runs in its own child process, so a plugin that crashes,
-            hangs or allocates without bound fails that check instead of stopping the validator.
-            Strictness 1-10 selects the checks (all run from 6 on) and how many random inputs the
-            fuzzing checks try. Prints one line per check and a closing `N passed, M failed`; exits
-            non-zero when a check failed. `stepwise validate --list-checks` describes each check.
+            Every check of every component runs in its own child process, so a plugin that crashes, \
+            hangs or allocates without bound fails that check instead of stopping the validator. \
+            Strictness 1-10 selects the checks (all run from 6 on) and how many random inputs the \
+            fuzzing checks try.
+
+            Prints one line per check and a closing `N passed, M failed`, and exits non-zero when a \
+            check failed. `stepwise validate --list-checks` describes each check.
             """)
 
     @Argument(help: ArgumentHelp("Plugin files (.so) to validate.", valueName: "plugin"))
@@ -72,7 +74,8 @@ struct ValidateCommand: ParsableCommand {
         }
         if listChecks {
             for c in ValidationCheck.all {
-                let scope = c.kinds.map { $0.map(\.rawValue).sorted().joined(separator: ", ") } ?? "plugin"
+                let scope = c.kinds.map { $0.count == ComponentKind.allCases.count ? "every component"
+                    : $0.map(\.rawValue).sorted().joined(separator: ", ") } ?? "plugin file"
                 print("\(c.name.padding(toLength: 24, withPad: " ", startingAt: 0)) level \(c.minimumStrictness)+  [\(scope)]  \(c.summary)")
             }
             return
