@@ -148,6 +148,41 @@ final class ValidatorTests: XCTestCase {
                        here.results.map { "\($0.check) \($0.component ?? "") \($0.status)" })
     }
 
+    /// A crash report names its cause: Swift's backtracer gives the crashing frame, and
+    /// under AddressSanitizer (which aborts on all it catches) ASan's report gives the kind.
+    func testCrashReportsNameTheCause() throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("validator-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        try """
+
+            *** Signal 11: Backtracing from 0x7f... done ***
+
+            *** Program crashed: Bad pointer dereference at 0x0000000000000000 ***
+
+            Platform: x86_64 Linux (Debian GNU/Linux 12 (bookworm))
+
+            Thread 0 "stepwise" crashed:
+
+              0               0x00007f70d1274d57 opt_load + 148 in libtoy.so
+              1 [ra]          0x0000555ce5981d92 closure #2 in PatternSource.withStream<A>(_:) + 49 in stepwise at /src/V.swift:1:2
+            ...
+            rdi = 0x00007b9e9ac10500  rsi = 0x00007b8e9abe0330
+            Toy: a line the plugin logged
+            Backtrace took 0.30s
+            """.write(toFile: log, atomically: true, encoding: .utf8)
+        XCTAssertEqual(ChildProcess.tail(of: log), """
+            Program crashed: Bad pointer dereference at 0x0000000000000000
+              0 0x00007f70d1274d57 opt_load + 148 in libtoy.so
+              1 [ra] 0x0000555ce5981d92 closure #2 in PatternSource.withStream<A>(_:) + 49 in stepwise
+            Toy: a line the plugin logged
+            """)
+        XCTAssertEqual(ChildProcess.describe(signal: SIGABRT, log: "==1==ERROR: AddressSanitizer: SEGV on unknown address"),
+                       "SIGSEGV (segmentation fault), caught by AddressSanitizer")
+        XCTAssertEqual(ChildProcess.describe(signal: SIGABRT, log: "ERROR: AddressSanitizer: heap-buffer-overflow on address"),
+                       "SIGABRT (AddressSanitizer: heap-buffer-overflow)")
+        XCTAssertEqual(ChildProcess.describe(signal: SIGABRT, log: "free(): invalid pointer"), "SIGABRT (abort)")
+    }
+
     func run(_ arguments: [String]) throws -> (Int32, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: ValidatorHarness.executable)
