@@ -95,7 +95,7 @@ enum ChildProcess {
                 crash.append(line.trimmingCharacters(in: CharacterSet(charactersIn: "* ")))
             } else if line.first?.isNumber == true, line.contains(" 0x"), line.contains(" in ") {
                 let frame = line.range(of: " at /").map { String(line[..<$0.lowerBound]) } ?? line
-                if frames.count < 4 { frames.append("  " + frame.replacingOccurrences(of: "  ", with: " ")) }
+                if frames.count < 4 { frames.append("  " + frame.split(whereSeparator: \.isWhitespace).joined(separator: " ")) }
             } else if !(line.hasPrefix("*** Signal") || line.hasPrefix("Platform:") || line.hasPrefix("Thread ")
                         || line.hasPrefix("Backtrace took") || line.contains(" = 0x") || line.hasPrefix("==")) {
                 other.append(line)
