@@ -53,17 +53,24 @@ for s in "${sanitizers[@]}"; do
     scratch=.build/sanitize-$s
     log=.build/sanitize-$s.log
     start=$(date +%s)
+    set +e
     # shellcheck disable=SC2046 # the flags are words on purpose
     swift build --build-tests --scratch-path "$scratch" $(flags_for "$s")
+    build_rc=$?
     built=$(date +%s)
-    set +e
+    if [ "$build_rc" -ne 0 ]; then
+        summary+=("sanitize=$s: build FAILED after $((built - start)) s")
+        status=1
+        set -e
+        continue
+    fi
     # shellcheck disable=SC2046
     swift test --skip-build --scratch-path "$scratch" $(flags_for "$s") --disable-swift-testing "$@" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
     set -e
     done_at=$(date +%s)
     reports=$(grep -cE "ERROR: AddressSanitizer|runtime error:|SUMMARY: (Address|UndefinedBehavior)Sanitizer" "$log" || true)
-    totals=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -n 1 || true)
+    totals=$(grep -A1 "Test Suite 'All tests'" "$log" | grep -oE "Executed [0-9]+ tests?, with .*failures? \(0 unexpected\)|Executed [0-9]+ tests?.*failures?" | tail -n 1 || true)
     verdict="clean"
     if [ "$rc" -ne 0 ] || [ "$reports" -ne 0 ] || [ -z "$totals" ]; then verdict="FAILED (exit $rc, $reports sanitizer reports)"; status=1; fi
     summary+=("sanitize=$s: build $((built - start)) s, tests $((done_at - built)) s; ${totals:-no test totals}; $verdict")
