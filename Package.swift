@@ -67,7 +67,7 @@ let package = Package(
         ),
 
         plugin("StepwiseOptimizers", folder: "Optimizers", extra: ["StepwiseKernels"]),
-        plugin("StepwiseSchedulers", folder: "Schedulers"),
+        plugin("StepwiseSchedulers", folder: "Schedulers", extra: ["CFFI"]),
 
         // Tests load the plugins with dlopen from the build folder; no test target depends
         // on a plugin target.
