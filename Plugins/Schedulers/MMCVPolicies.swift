@@ -56,17 +56,29 @@ struct MMCVStep<Kind: MMCVKind>: MMCVPolicy {
             HP.optionalFloat(key("min_lr", "min_momentum", Kind.momentum), doc: "lower bound"),
         ]
     }
-    static func check(_ values: Values) throws(PluginError) { _ = try parseStep(values.string(0)) }
-    static func parseStep(_ json: String) throws(PluginError) -> (every: Int?, milestones: [Int]) {
+    static func check(_ values: Values) throws(PluginError) { _ = try parseStep(values) }
+    /// `step` is JSON-typed to keep an int (`progress // step`) apart from a one-element
+    /// list (a milestone); the host passes a bare number as a number.
+    static func parseStep(_ values: Values) throws(PluginError) -> (every: Int?, milestones: [Int]) {
+        let v = values[0]
+        if v.type == STEPWISE_TYPE_INT || v.type == STEPWISE_TYPE_FLOAT {
+            let n = values.double(0)
+            guard n > 0, n == n.rounded() else { throw stepError("\(n)") }
+            return (Int(n), [])
+        }
+        let json = values.string(0)
         let object = try? JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed])
         if let n = object as? Int, n > 0 { return (n, []) }
         if let list = object as? [Int], list.allSatisfy({ $0 > 0 }) { return (nil, list) }
-        throw .invalid("Step\(Kind.momentum ? "Momentum" : "Lr")UpdaterHook: \"step\" must be a positive integer or "
-                       + "a list of positive integers, got \(json)")
+        throw stepError(json)
+    }
+    static func stepError(_ got: String) -> PluginError {
+        .invalid("Step\(Kind.momentum ? "Momentum" : "Lr")UpdaterHook: \"step\" must be a positive integer or "
+                 + "a list of positive integers, got \(got)")
     }
     let every: Int?, milestones: [Int], gamma: Double, minimum: Double?
     init(values: Values, run: MMCVRun, groups: Int) throws(PluginError) {
-        (every, milestones) = try Self.parseStep(values.string(0))
+        (every, milestones) = try Self.parseStep(values)
         gamma = values.double(1)
         minimum = values.optionalDouble(2)
     }
