@@ -16,7 +16,10 @@ struct ScheduleBuilder {
         let component = try find(config, label: label)
         var dict = config
         if dialect == .mmengine { dict = try mmengineDefaults(dict, component: component, label: label) }
-        let values = try component.resolve(dict)
+        let values: ResolvedValues
+        do { values = try component.resolve(dict) } catch let e as StepwiseError {
+            throw StepwiseError(e.category, "\(label): \(e.message)")
+        }
         guard let api = component.schedulerAPI else { throw StepwiseError.plugin("\(component.typeName) has no scheduler api") }
 
         let slot = try target(api.pointee.target, values: values, component: component, label: label)
@@ -68,6 +71,11 @@ struct ScheduleBuilder {
             throw StepwiseError.config("\(label): '\(type)'\(ScheduleConfig.at(config, "type")) is \(d.title == "MMEngine" ? "an" : "a") "
                                        + "\(d.title) scheduler, but this config's dialect is \(dialect.rawValue); set "
                                        + "dialect: \(d.rawValue), or use a \(dialect.title) scheduler")
+        }
+        if dialect != .torch, let torch = try? registry.component(.scheduler, type: "torch_" + type, origin: origin),
+           torch.schedulerAPI?.pointee.dialect == STEPWISE_DIALECT_TORCH {
+            throw StepwiseError.config("\(label): '\(type)'\(ScheduleConfig.at(config, "type")) is a torch scheduler, but this "
+                                       + "config's dialect is \(dialect.rawValue); set dialect: torch")
         }
         if dialect == .mmcv {
             let policies = registry.components(kind: .scheduler).filter { $0.schedulerAPI?.pointee.dialect == STEPWISE_DIALECT_MMCV }
