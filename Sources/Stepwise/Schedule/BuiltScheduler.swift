@@ -15,6 +15,8 @@ final class BuiltScheduler {
     let group: Int?
     let label: String
     fileprivate let instance: UnsafeMutableRawPointer
+    /// The loader refuses schedulers without `tick`; kept here so no call unwraps it.
+    fileprivate let tickFunction: TickFunction
 
     var dialect: ScheduleDialect? { ScheduleDialect(api.pointee.dialect) }
     var needsMetrics: Bool { api.pointee.flags & UInt32(STEPWISE_SCHED_NEEDS_METRICS) != 0 }
@@ -24,11 +26,12 @@ final class BuiltScheduler {
 
     init(component: Component, values: ResolvedValues, slot: ScheduleSlot, momentumSlot: ScheduleSlot?,
          children: [BuiltScheduler], group: Int?, groupCount: Int, loop: ScheduleLoopShape, label: String) throws {
-        guard let api = component.schedulerAPI, let create = api.pointee.create else {
+        guard let api = component.schedulerAPI, let create = api.pointee.create, let tick = api.pointee.tick else {
             throw StepwiseError.plugin("\(component.typeName) has no scheduler api")
         }
         self.component = component
         self.api = api
+        self.tickFunction = tick
         self.values = values
         self.slot = slot
         self.momentumSlot = momentumSlot
@@ -61,7 +64,7 @@ final class BuiltScheduler {
     /// Delivers one tick; `tick` points at host-owned buffers the caller fills and reads.
     func tick(_ tick: UnsafePointer<stepwise_schedule_tick>) throws {
         var error: OpaquePointer? = nil
-        let status = api.pointee.tick!(instance, tick, &error)
+        let status = tickFunction(instance, tick, &error)
         if status != STEPWISE_OK && status != STEPWISE_SKIPPED {
             throw HostServices.takeError(error, status: status, context: "\(label) (\(component.typeName))")
         }
@@ -96,6 +99,9 @@ final class BuiltScheduler {
     }
 }
 
+typealias TickFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<stepwise_schedule_tick>?,
+                                         UnsafeMutablePointer<OpaquePointer?>?) -> stepwise_status
+
 /// The children a container scheduler ticks through `tick_child`; its address is the
 /// `children_ctx` the plugin hands back.
 final class ChildTable {
@@ -115,5 +121,5 @@ private let tickChild: @convention(c) (UnsafeMutableRawPointer?, UInt32, UnsafeP
         return STEPWISE_INVALID_ARGUMENT
     }
     let child = table.list[Int(index)]
-    return child.api.pointee.tick!(child.instance, tick, error)
+    return child.tickFunction(child.instance, tick, error)
 }

@@ -88,7 +88,7 @@ public final class ParamSchedulers {
             stepwise_named_value(struct_size: MemoryLayout<stepwise_named_value>.size, name: UnsafePointer(name), value: m.value)
         }
         try named.withUnsafeMutableBufferPointer { buffer in
-            let pointers = (0..<buffer.count).map { Optional(UnsafePointer(buffer.baseAddress! + $0)) }
+            let pointers = buffer.indices.map { i in buffer.baseAddress.map { UnsafePointer($0 + i) } }
             try pointers.withUnsafeBufferPointer { metricList in
                 for s in schedulers {
                     try tick(s, event: event, epoch: epoch, iter: iter, metrics: metricList)

@@ -99,29 +99,28 @@ public final class ScheduleSimulation {
     /// Runs `count` more iterations (default: to the end of the loop) and returns what
     /// they recorded.
     public func run(iterations count: Int? = nil) throws -> ScheduleTrace {
-        let end = min(loop.maxIters, position + (count ?? loop.maxIters))
+        let start = position, end = min(loop.maxIters, position + (count ?? loop.maxIters))
         let groups = schedulers.source.recordedGroupCount
-        var trace = ScheduleTrace(loop: loop, keys: keys, groups: groups,
-                                  values: Dictionary(uniqueKeysWithValues: keys.map { ($0, Array(repeating: [Double](), count: groups)) }),
-                                  firstIteration: position)
-        let names = valMetrics.keys.sorted()
+        var columns = Array(repeating: Array(repeating: [Double](), count: groups), count: recorded.count)
+        let metrics = valMetrics.keys.sorted().map { ($0, valMetrics[$0] ?? []) }
         while position < end {
             let iter = position, epoch = iter / loop.itersPerEpoch, inner = iter % loop.itersPerEpoch
             if inner == 0 { try schedulers.beforeEpoch(epoch) }
             try schedulers.beforeIter(epoch: epoch, iter: iter)
-            for slot in recorded {
-                for g in 0..<groups { trace.values[slot.key]![g].append(schedulers.source.value(slot, group: g)) }
+            for (k, slot) in recorded.enumerated() {
+                for g in 0..<groups { columns[k][g].append(schedulers.source.value(slot, group: g)) }
             }
             try schedulers.afterIter(epoch: epoch, iter: iter)
             if inner == loop.itersPerEpoch - 1 {
                 try schedulers.afterEpoch(epoch)
-                if !names.isEmpty {
-                    try schedulers.afterValidation(epoch, metrics: names.map { ($0, valMetrics[$0]![epoch]) })
+                if !metrics.isEmpty {
+                    try schedulers.afterValidation(epoch, metrics: metrics.map { ($0.0, $0.1[epoch]) })
                 }
             }
             position += 1
         }
-        return trace
+        return ScheduleTrace(loop: loop, keys: keys, groups: groups,
+                             values: Dictionary(uniqueKeysWithValues: zip(keys, columns).map { ($0, $1) }), firstIteration: start)
     }
 
     /// Everything a resumed simulation needs: the schedulers' state, the scheduled values
