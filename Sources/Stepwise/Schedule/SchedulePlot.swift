@@ -1,7 +1,27 @@
-/// The chart `stepwise schedule --plot` draws. Waits for the SVG LineChart (Sources/Stepwise/Plot).
+/// The chart `stepwise schedule --plot` draws, as MMEngine's vis_scheduler shows it: the
+/// lr on top, the momentum below (and any other scheduled hyperparameter under it), one
+/// curve per param group, against the iteration, with a line at every epoch.
 public enum SchedulePlot {
-    public struct Pending: Error, CustomStringConvertible {
-        public var description: String { "--plot needs the SVG line chart, which this build does not have yet" }
+    static let panelTitles = ["lr": "learning rate", "momentum": "momentum"]
+
+    public static func chart(_ trace: ScheduleTrace, title: String) -> LineChart {
+        let x = (0..<trace.iterationCount).map { Double(trace.firstIteration + $0) }
+        let panels = trace.keys.map { key in
+            ChartPanel(yLabel: panelTitles[key] ?? key,
+                       series: (0..<trace.groups).map { g in
+                           ChartSeries(name: trace.groups == 1 ? key : "\(key), group \(g)", x: x,
+                                       y: trace.values[key]?[g] ?? [])
+                       },
+                       relativeHeight: key == "lr" ? 1.4 : 1)
+        }
+        let I = trace.loop.itersPerEpoch
+        let marks = (1..<max(trace.loop.epochs, 1)).map { e in ChartMark(x: Double(e * I), label: "epoch \(e)") }
+            .filter { $0.x >= x.first ?? 0 && $0.x <= x.last ?? 0 }
+        return LineChart(title: title, xLabel: "iteration (\(trace.loop.epochs) epochs of \(I))", panels: panels,
+                         marks: marks)
     }
-    public static func write(_ trace: ScheduleTrace, title: String, to path: String) throws { throw Pending() }
+
+    public static func write(_ trace: ScheduleTrace, title: String, to path: String) throws {
+        try chart(trace, title: title).write(to: path)
+    }
 }
