@@ -77,7 +77,7 @@ struct ScheduleCommand: ParsableCommand {
         if csv {
             print(trace.csv(), terminator: "")
         } else if json {
-            printJSON(trace.jsonObject())
+            print(trace.json())
         } else if plot == nil || every > 1 {
             print(trace.table(every: every))
         }

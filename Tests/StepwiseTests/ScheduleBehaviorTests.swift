@@ -6,8 +6,7 @@ import XCTest
 
 /// A schedule document written as JSON.
 func scheduleDocument(_ json: String) throws -> ConfigDict {
-    let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
-    return ScheduleJSON.dict(object)
+    try ConfigLoader.parse(string: json, format: .json, origin: "test")
 }
 
 /// Runs a document through the whole loop.

@@ -14,35 +14,31 @@ public enum ScheduleConformance {
         public var passed: Bool { mismatches.isEmpty }
     }
 
-    /// Runs one parsed case (a JSON object).
-    public static func run(_ json: [String: Any], registry: PluginRegistry, origin: String? = nil) throws -> Result {
-        let name = json["name"] as? String ?? origin ?? "schedule case"
-        guard let expected = json["expected"] as? [String: Any] else {
+    /// Runs one parsed case.
+    public static func run(_ json: ConfigDict, registry: PluginRegistry) throws -> Result {
+        let name = json["name"]?.string ?? json.origin?.file ?? "schedule case"
+        guard let expected = json["expected"]?.dict else {
             throw StepwiseError.config("\(name): a schedule case needs 'expected'")
         }
-        let tolerance = json["tolerance"] as? [String: Any]
-        let rtol = (tolerance?["rtol"] as? NSNumber)?.doubleValue ?? 1e-5
-        let atol = (tolerance?["atol"] as? NSNumber)?.doubleValue ?? 1e-7
+        let tolerance = json["tolerance"]?.dict
+        let rtol = tolerance?["rtol"]?.double ?? 1e-5
+        let atol = tolerance?["atol"]?.double ?? 1e-7
 
-        let fileOrigin = origin.map { ConfigOrigin(file: $0) }
         var document = ConfigDict()
-        document.origin = fileOrigin
+        document.origin = json.origin
         for key in ["dialect", "optimizer", "param_groups", "param_scheduler", "lr_config", "momentum_config"] {
-            if let v = json[key] { document[key, origin: fileOrigin] = ScheduleJSON.value(v) }
+            if let v = json[key] { document[key, origin: json.origin(of: key)] = v }
         }
-        let dialect = document["dialect"]?.string
         let loop: ScheduleLoopShape
-        if dialect == ScheduleDialect.mindspore.rawValue {
-            let steps = (json["steps"] as? NSNumber)?.intValue
-                ?? ((expected["lr"] as? [[Any]])?.first?.count ?? 0)
+        if document["dialect"]?.string == ScheduleDialect.mindspore.rawValue {
+            let steps = json["steps"]?.int.map(Int.init) ?? expected["lr"]?.list?.first?.list?.count ?? 0
             loop = ScheduleLoopShape(epochs: 1, itersPerEpoch: steps)
         } else {
-            loop = ScheduleLoopShape(epochs: (json["epochs"] as? NSNumber)?.intValue ?? 0,
-                                     itersPerEpoch: (json["iters_per_epoch"] as? NSNumber)?.intValue ?? 0)
+            loop = ScheduleLoopShape(epochs: Int(json["epochs"]?.int ?? 0), itersPerEpoch: Int(json["iters_per_epoch"]?.int ?? 0))
         }
         var metrics: [String: [Double]] = [:]
-        for (k, v) in json["val_metrics"] as? [String: Any] ?? [:] {
-            metrics[k] = (v as? [NSNumber] ?? []).map(\.doubleValue)
+        for entry in json["val_metrics"]?.dict?.entries ?? [] {
+            metrics[entry.key] = entry.value.list?.compactMap(\.double) ?? []
         }
 
         let simulation = try ScheduleSimulation(registry: registry, document: document, loop: loop, valMetrics: metrics)
@@ -50,8 +46,9 @@ public enum ScheduleConformance {
         let trace = try simulation.run()
 
         var result = Result(name: name, checked: 0, mismatches: [])
-        for key in expected.keys.sorted() {
-            guard let groups = expected[key] as? [[NSNumber]] else { continue }
+        for entry in expected.entries {
+            let key = entry.key
+            let groups = (entry.value.list ?? []).map { ($0.list ?? []).map { $0.double ?? .nan } }
             guard let got = trace.values[key] else {
                 result.mismatches.append("\(key): not recorded (the schedule records \(trace.keys.joined(separator: ", ")))")
                 continue
@@ -66,7 +63,7 @@ public enum ScheduleConformance {
                     continue
                 }
                 var shown = 0
-                for (i, (x, w)) in zip(got[g], want.map(\.doubleValue)).enumerated() {
+                for (i, (x, w)) in zip(got[g], want).enumerated() {
                     result.checked += 1
                     guard !(abs(x - w) <= atol + rtol * abs(w)) else { continue }
                     if shown < 3 {
@@ -82,6 +79,6 @@ public enum ScheduleConformance {
 
     /// Runs a case file.
     public static func run(path: String, registry: PluginRegistry) throws -> Result {
-        try run(try ScheduleJSON.object(at: path), registry: registry, origin: path)
+        try run(try ConfigLoader.load(path: path), registry: registry)
     }
 }

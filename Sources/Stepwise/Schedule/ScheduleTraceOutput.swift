@@ -32,10 +32,16 @@ extension ScheduleTrace {
         return out
     }
 
-    /// `{"epochs", "iters_per_epoch", "first_iteration", "values": {"lr": [[group 0], ...]}}`.
-    public func jsonObject() -> [String: Any] {
-        ["epochs": loop.epochs, "iters_per_epoch": loop.itersPerEpoch, "first_iteration": firstIteration,
-         "values": values.mapValues { $0 as Any }]
+    /// `{"epochs", "iters_per_epoch", "first_iteration", "values": {"lr": [[group 0], ...]}}`,
+    /// written here rather than by JSONSerialization, which rounds doubles to 15 digits.
+    public func json() -> String {
+        func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
+        let series = keys.map { key in
+            let groups = (values[key] ?? []).map { "[" + $0.map(number).joined(separator: ", ") + "]" }
+            return "    \(JSONText.quote(key)): [\n      " + groups.joined(separator: ",\n      ") + "\n    ]"
+        }
+        return "{\n  \"epochs\": \(loop.epochs),\n  \"iters_per_epoch\": \(loop.itersPerEpoch),\n"
+            + "  \"first_iteration\": \(firstIteration),\n  \"values\": {\n" + series.joined(separator: ",\n") + "\n  }\n}"
     }
 
     /// Aligned columns with `%.6g` values; `every` prints one row in that many (the last
