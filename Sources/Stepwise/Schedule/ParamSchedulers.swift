@@ -57,6 +57,10 @@ public final class ParamSchedulers {
                                            + "metric '\(s.monitor ?? "loss")', but the loop never validates; give the loop "
                                            + "validation metrics (val_metrics) or remove the scheduler")
             }
+            if s.monitor == nil && metrics.count > 1 {
+                throw StepwiseError.config("\(s.label) (\(s.component.typeName)) watches one metric, but the loop reports "
+                                           + "\(metrics.sorted().joined(separator: ", ")); set `monitor` to one of them")
+            }
             if let monitor = s.monitor, !metrics.contains(monitor) {
                 throw StepwiseError.config("\(s.label) (\(s.component.typeName)) monitors '\(monitor)', but the loop's "
                                            + "validation reports only \(metrics.sorted().joined(separator: ", ")); set "
