@@ -103,11 +103,15 @@ public final class ParamSchedulers {
 
     private func tick(_ s: BuiltScheduler, event: stepwise_schedule_event, epoch: Int, iter: Int,
                       metrics: UnsafeBufferPointer<UnsafePointer<stepwise_named_value>?>) throws {
-        let groups = s.group.map { [$0] } ?? Array(0..<source.groupCount)
+        // One group (a per-group dynamic lr) or all; no allocation per tick.
+        let groups = s.group.map { $0..<($0 + 1) } ?? 0..<source.groupCount
         if event == STEPWISE_TICK_START && bases[s.slot.key] == nil {
             bases[s.slot.key] = (0..<source.groupCount).map { source.value(s.slot, group: $0) }
         }
-        let base = bases[s.slot.key] ?? (0..<source.groupCount).map { source.value(s.slot, group: $0) }
+        guard let base = bases[s.slot.key] else {
+            throw StepwiseError.usage("\(s.label) (\(s.component.typeName)) was ticked before the schedule started; call "
+                                      + "start(), or load a saved state when resuming")
+        }
         for (k, g) in groups.enumerated() {
             baseBuffer[k] = base[g]
             valueBuffer[k] = source.value(s.slot, group: g)
