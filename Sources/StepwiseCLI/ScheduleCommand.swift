@@ -47,7 +47,7 @@ struct ScheduleCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
-    @Option(help: ArgumentHelp("Print one row in N (the table only; the last iteration of each epoch always shows).",
+    @Option(help: ArgumentHelp("Print one row in N, and the last (the table only).",
                                valueName: "N"))
     var every: Int = 1
 

@@ -37,12 +37,16 @@ final class ScheduleOutputTests: XCTestCase {
         XCTAssertEqual(back["iters_per_epoch"]?.int, 2)
     }
 
-    func testTableThinsRowsButKeepsEpochEnds() throws {
+    func testTableThinsRowsButKeepsTheLast() throws {
         let trace = try simulate(Self.twoGroups, epochs: 3, iters: 4)
         let rows = trace.table(every: 3).split(separator: "\n").dropFirst().map {
             Int($0.split(separator: " ").first ?? "") ?? -1
         }
-        XCTAssertEqual(rows, [0, 3, 6, 7, 9, 11])
+        XCTAssertEqual(rows, [0, 3, 6, 9, 11])
+    }
+
+    func testEpochLinesThinOutOnLongRuns() {
+        XCTAssertEqual([6, 20, 21, 40, 100, 101, 200, 1000].map(SchedulePlot.markStep), [1, 1, 2, 2, 5, 5, 10, 50])
     }
 
     /// The chart renders in a real SVG renderer (librsvg), with its panels and epoch lines.

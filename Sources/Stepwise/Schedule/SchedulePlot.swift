@@ -14,11 +14,21 @@ public enum SchedulePlot {
                        },
                        relativeHeight: key == "lr" ? 1.4 : 1)
         }
-        let I = trace.loop.itersPerEpoch
-        let marks = (1..<max(trace.loop.epochs, 1)).map { e in ChartMark(x: Double(e * I), label: "epoch \(e)") }
+        let I = trace.loop.itersPerEpoch, every = markStep(epochs: trace.loop.epochs)
+        let marks = stride(from: every, to: max(trace.loop.epochs, 1), by: every)
+            .map { e in ChartMark(x: Double(e * I), label: "epoch \(e)") }
             .filter { $0.x >= x.first ?? 0 && $0.x <= x.last ?? 0 }
         return LineChart(title: title, xLabel: "iteration (\(trace.loop.epochs) epochs of \(I))", panels: panels,
                          marks: marks)
+    }
+
+    /// A line every 1, 2, 5, 10, 20, ... epochs: at most about 20 of them.
+    static func markStep(epochs: Int) -> Int {
+        var decade = 1
+        while true {
+            for step in [decade, 2 * decade, 5 * decade] where epochs / step <= 20 { return step }
+            decade *= 10
+        }
     }
 
     public static func write(_ trace: ScheduleTrace, title: String, to path: String) throws {

@@ -44,15 +44,14 @@ extension ScheduleTrace {
             + "  \"first_iteration\": \(firstIteration),\n  \"values\": {\n" + series.joined(separator: ",\n") + "\n  }\n}"
     }
 
-    /// Aligned columns with `%.6g` values; `every` prints one row in that many (the last
-    /// iteration of each epoch is always shown).
+    /// Aligned columns with `%.6g` values; `every` prints one row in that many, and the
+    /// last.
     public func table(every: Int = 1) -> String {
         let cols = columns
         var rows: [[String]] = []
         for i in 0..<iterationCount {
             let iter = firstIteration + i
-            let lastOfEpoch = (iter + 1) % loop.itersPerEpoch == 0
-            guard i % max(every, 1) == 0 || lastOfEpoch else { continue }
+            guard i % max(every, 1) == 0 || i == iterationCount - 1 else { continue }
             rows.append(["\(iter)", "\(iter / loop.itersPerEpoch)"] + cols.map { String(format: "%.6g", cell($0, i)) })
         }
         let header = ["iter", "epoch"] + cols.map(\.title)
