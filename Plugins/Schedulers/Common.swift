@@ -143,7 +143,13 @@ extension Tick {
     }
 
     /// Writes every group's value at once, so a failing computation leaves all unchanged.
-    func setAll(_ values: [Double]) {
+    /// A non-finite value is refused where Python would have raised (a division by zero):
+    /// an optimizer must never receive one.
+    func setAll(_ values: [Double], owner: String) throws(PluginError) {
+        if let bad = values.first(where: { !$0.isFinite }) {
+            throw .init(STEPWISE_NON_FINITE, "\(owner) computed \(bad) at iteration \(iter) (a division by zero or an "
+                        + "overflow in its formula); check its hyperparameters")
+        }
         for (i, v) in values.enumerated() where i < groupCount { set(i, v) }
     }
 }

@@ -33,7 +33,7 @@ protocol MMCVPolicy {
     /// Bases the policy fixes itself instead of the optimizer's initial values (OneCycle).
     var ownBases: [Double]? { get }
     /// `before_run` side effects on the values (OneCycle momentum starts at its maximum).
-    func start(_ tick: Tick)
+    func start(_ tick: Tick) throws(PluginError)
     /// The regular value of group `group` at `progress` (epoch or iteration).
     func value(progress: Int, byEpoch: Bool, run: MMCVRun, base: Double, group: Int) throws(PluginError) -> Double
 }
@@ -42,7 +42,7 @@ extension MMCVPolicy {
     static var iterationOnly: Bool { false }
     static func check(_ values: Values) throws(PluginError) {}
     var ownBases: [Double]? { nil }
-    func start(_ tick: Tick) {}
+    func start(_ tick: Tick) throws(PluginError) {}
 }
 
 enum Warmup: String {
@@ -110,20 +110,20 @@ final class MMCVUpdater<Policy: MMCVPolicy>: SchedulerAlgorithm {
         switch tick.event {
         case STEPWISE_TICK_START:
             bases = policy.ownBases ?? (0..<tick.groupCount).map(tick.base)
-            policy.start(tick)
+            try policy.start(tick)
         case STEPWISE_TICK_BEFORE_EPOCH:
             if warmupIters == nil, let epochs = warmupEpochs { warmupIters = epochs * run.itersPerEpoch }
             guard byEpoch else { return }
             regular = try regularValues(progress: tick.epoch)
-            tick.setAll(regular)
+            try tick.setAll(regular, owner: Self.typeName)
         case STEPWISE_TICK_BEFORE_ITER:
             let iter = tick.iter
             let warmupEnd = warmupIters ?? 0
             if !byEpoch {
                 regular = try regularValues(progress: iter)
-                tick.setAll(warmup == nil || iter >= warmupEnd ? regular : warmed(iter, warmupEnd))
+                try tick.setAll(warmup == nil || iter >= warmupEnd ? regular : warmed(iter, warmupEnd), owner: Self.typeName)
             } else if let _ = warmup, iter <= warmupEnd {
-                tick.setAll(iter == warmupEnd ? regular : warmed(iter, warmupEnd))
+                try tick.setAll(iter == warmupEnd ? regular : warmed(iter, warmupEnd), owner: Self.typeName)
             }
         default:
             break

@@ -143,7 +143,7 @@ struct MMCVOneCycleMomentum: MMCVPolicy {
         strategy = AnnealStrategy(rawValue: values.string(3)) ?? .cos
     }
 
-    func start(_ tick: Tick) { tick.setAll(high) }
+    func start(_ tick: Tick) throws(PluginError) { try tick.setAll(high, owner: Self.name) }
 
     func value(progress: Int, byEpoch: Bool, run: MMCVRun, base: Double, group: Int) -> Double {
         var start = 0.0

@@ -140,7 +140,7 @@ final class MMEngineScheduler<Rule: MMEngineRule, Target: MMEngineTarget>: Sched
         if window.begin <= next && next < window.end {
             let values = try rule.values(lastStep: window.lastStep + 1, tick)
             window.lastStep += 1
-            tick.setAll(values)
+            try tick.setAll(values, owner: Self.typeName)
             if window.verbose {
                 for (i, v) in values.enumerated() {
                     host.log(STEPWISE_LOG_INFO, "Adjusting parameter value of group \(i) to \(v).")

@@ -54,7 +54,7 @@ final class MindSporeSchedule<F: MindSporeFormula>: SchedulerAlgorithm {
                            + "make it cover every step (total_step or the last milestone)")
         }
         let v = formula.value(at: step)
-        tick.setAll(Array(repeating: v, count: tick.groupCount))
+        try tick.setAll(Array(repeating: v, count: tick.groupCount), owner: F.name)
     }
 
     func saveState(_ writer: StateWriter) throws(PluginError) {

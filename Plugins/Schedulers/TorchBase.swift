@@ -83,7 +83,7 @@ final class TorchScheduler<Rule: TorchRule>: SchedulerAlgorithm {
             let values: [Double]
             if let closed = rule.closedForm(c, tick) { values = closed } else { values = try rule.lr(c, tick) }
             counters = c
-            tick.setAll(values)
+            try tick.setAll(values, owner: Self.typeName)
             return
         }
         switch tick.event {
@@ -110,7 +110,7 @@ final class TorchScheduler<Rule: TorchRule>: SchedulerAlgorithm {
         rule = next
         counters = c
         counters.isInitial = false
-        tick.setAll(values)
+        try tick.setAll(values, owner: Self.typeName)
     }
 
     func saveState(_ writer: StateWriter) throws(PluginError) {

@@ -6,8 +6,8 @@ import StepwiseKit
 // (`cycle_momentum`, SGD's momentum or Adam's betas[0]); the host lends them the momentum
 // values through the tick (STEPWISE_SCHED_ALSO_MOMENTUM).
 
-private let momentumMissing = "the optimizer must support momentum or beta1 with `cycle_momentum` enabled; "
-    + "set cycle_momentum=False"
+// The host refuses `cycle_momentum` on an optimizer without momentum (torch's ValueError);
+// a tick without momentum values therefore means there is nothing to cycle.
 
 /// CLR (Smith, arXiv:1506.01186): triangular cycles between base_lr and max_lr of
 /// `step_size_up + step_size_down` steps, amplitude scaled per mode.
@@ -50,10 +50,9 @@ struct TorchCyclicLR: TorchRule {
     }
 
     func construct(_ tick: Tick, fresh: Bool) throws(PluginError) {
-        if fresh { tick.setAll(baseLRs) }
-        guard cycleMomentum else { return }
-        guard let momentum = tick.momentumValues else { throw .invalid(momentumMissing) }
-        if fresh { for i in 0..<tick.groupCount { momentum[i] = maxMomenta[i] } }
+        if fresh { try tick.setAll(baseLRs, owner: Self.name) }
+        guard cycleMomentum, let momentum = tick.momentumValues, fresh else { return }
+        for i in 0..<tick.groupCount { momentum[i] = maxMomenta[i] }
     }
 
     private func scale(cycle: Double, step: Int) -> Double {
@@ -71,8 +70,7 @@ struct TorchCyclicLR: TorchRule {
         let factor = x <= stepRatio ? x / stepRatio : (x - 1) / (stepRatio - 1)
         let s = scale(cycle: cycle, step: c.lastEpoch)
         let lrs = zip(baseLRs, maxLRs).map { base, top in base + (top - base) * factor * s }
-        if cycleMomentum {
-            guard let momentum = tick.momentumValues else { throw .invalid(momentumMissing) }
+        if cycleMomentum, let momentum = tick.momentumValues {
             for i in 0..<tick.groupCount {
                 momentum[i] = maxMomenta[i] - (maxMomenta[i] - baseMomenta[i]) * factor * s
             }
@@ -125,9 +123,8 @@ struct TorchOneCycleLR: TorchRule {
     }
 
     func construct(_ tick: Tick, fresh: Bool) throws(PluginError) {
-        guard cycleMomentum else { return }
-        guard let momentum = tick.momentumValues else { throw .invalid(momentumMissing) }
-        if fresh { for i in 0..<tick.groupCount { momentum[i] = maxMomenta[i] } }
+        guard cycleMomentum, let momentum = tick.momentumValues, fresh else { return }
+        for i in 0..<tick.groupCount { momentum[i] = maxMomenta[i] }
     }
 
     func lr(_ c: TorchCounters, _ tick: Tick) throws(PluginError) -> [Double] {
@@ -139,8 +136,7 @@ struct TorchOneCycleLR: TorchRule {
         let lrs = (0..<tick.groupCount).map { g in
             shape.anneal(anchors.value(phase.startLR, g), anchors.value(phase.endLR, g), pct)
         }
-        if cycleMomentum {
-            guard let momentum = tick.momentumValues else { throw .invalid(momentumMissing) }
+        if cycleMomentum, let momentum = tick.momentumValues {
             for g in 0..<tick.groupCount {
                 let start = phase.startMomentumMax ? maxMomenta[g] : baseMomenta[g]
                 let end = phase.endMomentumMax ? maxMomenta[g] : baseMomenta[g]

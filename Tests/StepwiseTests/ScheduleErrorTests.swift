@@ -27,6 +27,15 @@ final class ScheduleErrorTests: XCTestCase {
         ("torch plateau with several metrics",
          "{\"dialect\": \"torch\", \(sgd), \"param_scheduler\": {\"type\": \"ReduceLROnPlateau\"}}",
          ["loss": [1, 1, 1, 1, 1, 1], "acc": [1, 1, 1, 1, 1, 1]], "watches one metric, but the loop reports acc, loss"),
+        ("momentum scheduler on an optimizer without momentum", """
+            {"optimizer": {"type": "Adagrad", "lr": 0.1}, "param_scheduler": {"type": "StepMomentum", "step_size": 2}}
+            """, [:], "the optimizer must support momentum"),
+        ("cycle_momentum without momentum", """
+            {"dialect": "torch", "optimizer": {"type": "Adagrad", "lr": 0.1},
+             "param_scheduler": {"type": "CyclicLR", "base_lr": 0.01, "max_lr": 0.1}}
+            """, [:], "must support momentum or beta1 with cycle_momentum enabled; set cycle_momentum=False"),
+        ("a division by zero", "{\(sgd), \"param_scheduler\": {\"type\": \"LinearLR\", \"start_factor\": 0, \"end\": 3}}",
+         [:], "LinearLR computed"),
         ("misspelled key", "{\(sgd), \"param_scheduler\": {\"type\": \"StepLR\", \"step_size\": 2, \"gama\": 0.5}}", [:],
          "did you mean 'gamma'"),
         ("torch name in an MMEngine config", "{\(sgd), \"param_scheduler\": {\"type\": \"CyclicLR\"}}", [:],

@@ -31,7 +31,8 @@ enum ScheduleSupport {
         return so.path
     }
 
-    /// The bundled plugins, plus schema stand-ins for Adam and AdamW when absent.
+    /// The bundled plugins, plus schema stand-ins for Adam, AdamW and Adagrad (no momentum)
+    /// when absent.
     static let registry: PluginRegistry = {
         let bundled = PluginRegistry.load(.init(includeEnvironment: false))
         guard (try? bundled.component(.optimizer, type: "Adam")) == nil else { return bundled }
@@ -39,7 +40,7 @@ enum ScheduleSupport {
         return PluginRegistry.load(.init(includeEnvironment: false, files: [path]))
     }()
 
-    /// torch's Adam and AdamW keys, defaults and roles; `step` does nothing.
+    /// torch's Adam, AdamW and Adagrad keys, defaults and roles; `step` does nothing.
     static let adamSchemas = """
         #include <stepwise/stepwise.h>
         #include <stdlib.h>
@@ -59,6 +60,7 @@ enum ScheduleSupport {
             STEPWISE_ROLE_WEIGHT_DECAY, STEPWISE_HP_PER_GROUP, F(1e-2), .doc = "weight decay"};
         static const stepwise_hyperparam *const adam_hp[] = {&lr, &betas, &eps, &wd0};
         static const stepwise_hyperparam *const adamw_hp[] = {&lr, &betas, &eps, &wd1};
+        static const stepwise_hyperparam *const adagrad_hp[] = {&lr, &eps, &wd0};
         static stepwise_status create(const stepwise_host *h, const stepwise_values *v, void **out, stepwise_error **e) {
             (void)h; (void)v; (void)e; *out = malloc(1); return STEPWISE_OK;
         }
@@ -73,9 +75,11 @@ enum ScheduleSupport {
             "schema stand-in", "torch.optim.Adam", 4, adam_hp, &api};
         static const stepwise_component adamw = {sizeof(stepwise_component), STEPWISE_KIND_OPTIMIZER, "AdamW",
             "schema stand-in", "torch.optim.AdamW", 4, adamw_hp, &api};
-        static const stepwise_component *const components[] = {&adam, &adamw};
+        static const stepwise_component adagrad = {sizeof(stepwise_component), STEPWISE_KIND_OPTIMIZER, "Adagrad",
+            "schema stand-in", "torch.optim.Adagrad", 3, adagrad_hp, &api};
+        static const stepwise_component *const components[] = {&adam, &adamw, &adagrad};
         static const stepwise_plugin plugin = {sizeof(stepwise_plugin), STEPWISE_ABI_VERSION_INIT, "schematest",
-            "Adam schemas for schedule tests", "1.0.0", 0, 0, 2, components};
+            "Adam schemas for schedule tests", "1.0.0", 0, 0, 3, components};
         STEPWISE_EXPORT const stepwise_plugin *stepwise_plugin_entry(const stepwise_host *h) { (void)h; return &plugin; }
         """
 }

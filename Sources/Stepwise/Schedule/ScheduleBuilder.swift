@@ -44,8 +44,12 @@ struct ScheduleBuilder {
                 children.append(child)
             }
         }
-        let cyclesMomentum = api.pointee.flags & UInt32(STEPWISE_SCHED_ALSO_MOMENTUM) != 0
-            || children.contains { $0.momentumSlot != nil }
+        let alsoMomentum = api.pointee.flags & UInt32(STEPWISE_SCHED_ALSO_MOMENTUM) != 0
+        if alsoMomentum && values["cycle_momentum"]?.bool != false && source.slot(role: STEPWISE_ROLE_MOMENTUM) == nil {
+            throw StepwiseError.config("\(label) (\(component.typeName)): the optimizer must support momentum or beta1 with "
+                                       + "cycle_momentum enabled; set cycle_momentum=False")
+        }
+        let cyclesMomentum = alsoMomentum || children.contains { $0.momentumSlot != nil }
         return try BuiltScheduler(component: component, values: values, slot: slot,
                                   momentumSlot: cyclesMomentum ? source.slot(role: STEPWISE_ROLE_MOMENTUM) : nil,
                                   children: children, group: group, groupCount: source.groupCount, loop: loop,
