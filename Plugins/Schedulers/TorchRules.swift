@@ -191,6 +191,10 @@ struct TorchCosineAnnealingWarmRestarts: TorchRule {
     }
     var state: [Double] {
         get { [Double(tCur), Double(tI)] }
-        set { tCur = Int(newValue[0]); tI = Int(newValue[1]) }
+        // Garbage state must not trap: a non-integral value keeps the current cycle.
+        set {
+            tCur = Int(exactly: newValue[0]) ?? tCur
+            tI = Int(exactly: newValue[1]).map { max($0, 1) } ?? tI
+        }
     }
 }

@@ -115,13 +115,19 @@ struct ScheduleBuilder {
         guard length > 0 else {
             throw StepwiseError.config("\(label): convert_to_iter_based needs the epoch length (iterations per epoch)")
         }
+        func scaled(_ n: Int64, _ key: String) throws -> ConfigValue {
+            let (product, overflow) = n.multipliedReportingOverflow(by: length)
+            guard !overflow else {
+                throw StepwiseError.config("\(label): \(key) = \(n) epochs is too many iterations to convert")
+            }
+            return .int(product)
+        }
         for h in component.hyperparams where h.has(STEPWISE_HP_PERIOD) {
             guard let value = dict[h.name] else { continue }
             switch value {
             case .int(let n) where h.name == "end" && n == Self.mmengineInfinity: break
-            case .int(let n): dict[h.name] = .int(n * length)
-            case .float(let x): dict[h.name] = .int(Int64(x * Double(length)))
-            case .list(let items): dict[h.name] = .list(items.map { $0.int.map { .int($0 * length) } ?? $0 })
+            case .int(let n): dict[h.name] = try scaled(n, h.name)
+            case .list(let items): dict[h.name] = .list(try items.map { try $0.int.map { try scaled($0, h.name) } ?? $0 })
             default: break
             }
         }
