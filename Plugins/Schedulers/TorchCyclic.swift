@@ -112,7 +112,11 @@ struct TorchOneCycleLR: TorchRule {
     init(values: Values, setup: ScheduleSetup) throws(PluginError) {
         try Self.check(values)
         let g = setup.groupCount
-        let total = values.optionalInt(1) ?? values.int(2) * values.int(3)
+        let product = values.int(2).multipliedReportingOverflow(by: values.int(3))
+        guard values.optionalInt(1) != nil || !product.overflow else {
+            throw .invalid("OneCycleLR: epochs * steps_per_epoch does not fit in 64 bits")
+        }
+        let total = values.optionalInt(1) ?? product.partialValue
         shape = OneCycleShape(total: total, pctStart: values.double(4), threePhase: values.bool(11),
                               anneal: AnnealStrategy(rawValue: values.string(5)) ?? .cos)
         anchors = OneCycleAnchors(maxValues: try values.perGroup(0, groups: g, name: "max_lr", owner: Self.name),

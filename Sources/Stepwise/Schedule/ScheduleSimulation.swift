@@ -28,6 +28,8 @@ public final class ScheduleSimulation {
     let recorded: [ScheduleSlot]
     /// Iterations already run.
     public private(set) var position = 0
+    /// Each recorded value takes 8 bytes per group; past this the trace stops being useful.
+    public static let maxIterations = 20_000_000
 
     /// `document`: `optimizer` (or `optim_wrapper.optimizer`), optional `param_groups`
     /// (per-group overrides, without `params`), and the schedule keys `ScheduleConfig`
@@ -37,6 +39,11 @@ public final class ScheduleSimulation {
         guard loop.epochs > 0, loop.itersPerEpoch > 0 else {
             throw StepwiseError.usage("the loop needs at least one epoch of at least one iteration "
                                       + "(got \(loop.epochs) epochs of \(loop.itersPerEpoch))")
+        }
+        let (total, overflow) = loop.epochs.multipliedReportingOverflow(by: loop.itersPerEpoch)
+        guard !overflow, total <= Self.maxIterations else {
+            throw StepwiseError.usage("\(loop.epochs) epochs of \(loop.itersPerEpoch) iterations is more than the "
+                                      + "\(Self.maxIterations) iterations a simulation records; simulate fewer")
         }
         for (name, list) in valMetrics where list.count < loop.epochs {
             throw StepwiseError.config("val_metrics['\(name)'] has \(list.count) values, but the loop runs \(loop.epochs) epochs")
