@@ -1,0 +1,96 @@
+/// The elementwise activations an MLP builder can place between dense layers.
+public enum Activation: Equatable, Sendable, CustomStringConvertible {
+    case relu
+    /// torch's `LeakyReLU(negative_slope)`; torch's default slope is 0.01.
+    case leakyReLU(slope: Float)
+    case tanh
+
+    public func makeLayer() -> any Layer {
+        switch self {
+        case .relu: ReLU()
+        case .leakyReLU(let slope): LeakyReLU(slope: slope)
+        case .tanh: Tanh()
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .relu: "ReLU()"
+        case .leakyReLU(let slope): "LeakyReLU(negative_slope=\(slope))"
+        case .tanh: "Tanh()"
+        }
+    }
+}
+
+/// torch's `ReLU`: max(x, 0), NaN passing through. Backward: dy where y > 0, else 0.
+public final class ReLU: Layer {
+    public init() {}
+    public var description: String { Activation.relu.description }
+    public func outputWidth(forInputWidth width: Int) -> Int? { width }
+
+    public func forward(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
+                        batch: Int, inputWidth: Int) {
+        for i in 0..<(batch * inputWidth) {
+            let x = input[i]
+            output[i] = x < 0 ? 0 : x
+        }
+    }
+
+    public func backward(input: UnsafePointer<Float>, output: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
+                         inputGrad: UnsafeMutablePointer<Float>?, batch: Int, inputWidth: Int,
+                         accumulateParameterGrads: Bool) {
+        guard let inputGrad else { return }
+        for i in 0..<(batch * inputWidth) { inputGrad[i] = output[i] > 0 ? outputGrad[i] : 0 }
+    }
+}
+
+/// torch's `LeakyReLU`: x if x > 0 else slope * x. Backward: dy if x > 0 else slope * dy.
+public final class LeakyReLU: Layer {
+    public let slope: Float
+
+    public init(slope: Float = 0.01) { self.slope = slope }
+    public var description: String { Activation.leakyReLU(slope: slope).description }
+    public func outputWidth(forInputWidth width: Int) -> Int? { width }
+
+    public func forward(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
+                        batch: Int, inputWidth: Int) {
+        let slope = slope
+        for i in 0..<(batch * inputWidth) {
+            let x = input[i]
+            output[i] = x > 0 ? x : x * slope
+        }
+    }
+
+    public func backward(input: UnsafePointer<Float>, output: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
+                         inputGrad: UnsafeMutablePointer<Float>?, batch: Int, inputWidth: Int,
+                         accumulateParameterGrads: Bool) {
+        guard let inputGrad else { return }
+        let slope = slope
+        for i in 0..<(batch * inputWidth) {
+            let dy = outputGrad[i]
+            inputGrad[i] = input[i] > 0 ? dy : dy * slope
+        }
+    }
+}
+
+/// torch's `Tanh`. Backward: dy * (1 - y^2), from the saved output as torch does.
+public final class Tanh: Layer {
+    public init() {}
+    public var description: String { Activation.tanh.description }
+    public func outputWidth(forInputWidth width: Int) -> Int? { width }
+
+    public func forward(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
+                        batch: Int, inputWidth: Int) {
+        VectorMath.tanh(input, into: output, count: batch * inputWidth)
+    }
+
+    public func backward(input: UnsafePointer<Float>, output: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
+                         inputGrad: UnsafeMutablePointer<Float>?, batch: Int, inputWidth: Int,
+                         accumulateParameterGrads: Bool) {
+        guard let inputGrad else { return }
+        for i in 0..<(batch * inputWidth) {
+            let y = output[i]
+            inputGrad[i] = outputGrad[i] * (1 - y * y)
+        }
+    }
+}
