@@ -87,7 +87,7 @@ public final class Dense: Layer {
 
     public func forward(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
                         batch: Int, inputWidth: Int) {
-        precondition(inputWidth == inputFeatures, "\(self) got inputs of width \(inputWidth)")
+        require(inputWidth == inputFeatures, "\(self) got inputs of width \(inputWidth)")
         let (n, o) = (inputFeatures, outputFeatures)
         var beta: Float = 0
         if let bias {
@@ -110,7 +110,7 @@ public final class Dense: Layer {
     public func backward(input: UnsafePointer<Float>, output: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
                          inputGrad: UnsafeMutablePointer<Float>?, batch: Int, inputWidth: Int,
                          accumulateParameterGrads: Bool) {
-        precondition(inputWidth == inputFeatures, "\(self) got inputs of width \(inputWidth)")
+        require(inputWidth == inputFeatures, "\(self) got inputs of width \(inputWidth)")
         let (n, o) = (inputFeatures, outputFeatures)
         // dW[out, in] += dY[batch, out]^T * X[batch, in]
         let weightShape = GEMMShape(transA: true, transB: false, m: o, n: n, k: batch, lda: o, ldb: n, ldc: n)

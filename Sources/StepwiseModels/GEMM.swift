@@ -83,7 +83,7 @@ final class LowPrecisionOperand {
     func load(_ source: UnsafePointer<Float>, count: Int, kernel: GEMMKernel) {
         switch kernel {
         case .sgemm:
-            preconditionFailure("float32 products take their operands unconverted")
+            fatalError("float32 products take their operands unconverted")
         case .emulated(let format):
             LowPrecision.round(source, into: rounded.reserve(count), count: count, format: format)
         case .sbgemm:
@@ -146,7 +146,7 @@ func gemm(_ s: GEMMShape, kernel: GEMMKernel, alpha: Float = 1, _ a: LowPrecisio
           beta: Float, _ c: UnsafeMutablePointer<Float>) {
     switch kernel {
     case .sgemm:
-        preconditionFailure("float32 products take their operands unconverted")
+        fatalError("float32 products take their operands unconverted")
     case .emulated:
         sgemm(s, alpha: alpha, a.floats, b.floats, beta: beta, c)
     case .sbgemm(let function):

@@ -10,7 +10,7 @@ public struct Parameter {
     public let gradient: Tensor
 
     public init(name: String, value: Tensor, gradient: Tensor) {
-        precondition(value.shape == gradient.shape, "parameter \(name): value and gradient shapes differ")
+        require(value.shape == gradient.shape, "parameter \(name): value and gradient shapes differ")
         self.name = name
         self.value = value
         self.gradient = gradient

@@ -28,7 +28,7 @@ public enum BCEWithLogits {
     @inline(__always)
     private static func compute(logits: UnsafePointer<Float>, count: Int, gradient: UnsafeMutablePointer<Float>?,
                                 gradientScale: Float, target: (Int) -> Float) -> Float {
-        precondition(count > 0, "BCEWithLogits needs at least one logit")
+        require(count > 0, "BCEWithLogits needs at least one logit")
         let gradientFactor = gradientScale / Float(count)
         var sum: Double = 0
         for i in 0..<count {

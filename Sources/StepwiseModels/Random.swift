@@ -12,7 +12,7 @@ import Darwin
 /// and keeps no hidden cache (the Box-Muller normal sampler discards nothing it would need
 /// later), so the stream position is a pure function of what was drawn.
 public struct Xoshiro256StarStar: RandomNumberGenerator, Equatable, Sendable {
-    public private(set) var state: (UInt64, UInt64, UInt64, UInt64)
+    private var state: (UInt64, UInt64, UInt64, UInt64)
 
     /// A generator whose stream is fixed by `seed`.
     public init(seed: UInt64) {

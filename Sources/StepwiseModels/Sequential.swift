@@ -13,6 +13,7 @@ public final class Sequential {
     /// widths[i] is the input width of layers[i]; the last entry is the output width.
     public let widths: [Int]
 
+    private let namedParameters: [Parameter]
     private let activations: [Scratch]
     private let gradients: [Scratch]
     private var batch = 0
@@ -28,6 +29,9 @@ public final class Sequential {
         }
         self.layers = layers
         self.widths = widths
+        namedParameters = layers.enumerated().flatMap { index, layer in
+            layer.parameters.map { $0.prefixed("\(index).") }
+        }
         activations = widths.map { _ in Scratch() }
         gradients = widths.map { _ in Scratch() }
     }
@@ -60,15 +64,14 @@ public final class Sequential {
     /// Parameters in layer order, named like torch's `named_parameters()` of an
     /// `nn.Sequential` ("0.weight", "0.bias", "2.weight", ...), after `prefix`.
     public func parameters(prefix: String = "") -> [Parameter] {
-        layers.enumerated().flatMap { index, layer in
-            layer.parameters.map { $0.prefixed("\(prefix)\(index).") }
-        }
+        prefix.isEmpty ? namedParameters : namedParameters.map { $0.prefixed(prefix) }
     }
 
-    public var parameterCount: Int { parameters().reduce(0) { $0 + $1.count } }
+    public var parameterCount: Int { namedParameters.reduce(0) { $0 + $1.count } }
 
+    /// Sets every parameter gradient to zero (no allocation: safe to call every step).
     public func zeroGrad() {
-        for parameter in parameters() { parameter.gradient.fill(0) }
+        for parameter in namedParameters { parameter.gradient.fill(0) }
     }
 
     /// The precision of every Dense layer's products (reads the first one's).
@@ -89,7 +92,7 @@ public final class Sequential {
     /// it at once) through every layer. Returns the [batch, outputWidth] output.
     @discardableResult
     public func forward(_ input: UnsafePointer<Float>, batch: Int) -> UnsafeMutablePointer<Float> {
-        precondition(batch > 0, "forward needs a positive batch, got \(batch)")
+        require(batch > 0, "forward needs a positive batch, got \(batch)")
         reserve(batch: batch)
         self.batch = batch
         activations[0].data.update(from: input, count: batch * inputWidth)
@@ -113,7 +116,7 @@ public final class Sequential {
     /// `backward` accepts as its `outputGrad`. Read it after `forward`: a forward pass with
     /// a larger batch than any before moves it.
     public var outputGradient: UnsafeMutablePointer<Float> {
-        precondition(batch > 0, "outputGradient read before the first forward pass; its size is not known yet")
+        require(batch > 0, "outputGradient read before the first forward pass; its size is not known yet")
         return gradients[layers.count].data
     }
 
@@ -124,7 +127,7 @@ public final class Sequential {
     @discardableResult
     public func backward(outputGrad: UnsafePointer<Float>, inputGrad: Bool = false,
                          parameterGrads: Bool = true) -> UnsafeMutablePointer<Float>? {
-        precondition(batch > 0, "backward called before forward")
+        require(batch > 0, "backward called before forward")
         var upstream = outputGrad
         for index in stride(from: layers.count - 1, through: 0, by: -1) {
             let needsInputGrad = index > 0 || inputGrad

@@ -15,7 +15,7 @@ public final class Tensor {
 
     /// A zero-filled tensor.
     public init(shape: [Int]) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "tensor shape \(shape) has a negative dimension")
+        require(shape.allSatisfy { $0 >= 0 }, "tensor shape \(shape) has a negative dimension")
         self.shape = shape
         count = shape.reduce(1, *)
         let raw = UnsafeMutableRawPointer.allocate(
@@ -38,10 +38,10 @@ public final class Tensor {
 
     deinit { data.deallocate() }
 
-    /// Rows of a 2-D tensor (the batch dimension); the first dimension otherwise.
-    public var rows: Int { shape.first ?? 1 }
-    /// Elements per row: the product of all dimensions after the first.
-    public var columns: Int { shape.count <= 1 ? (shape.first ?? 1) : shape.dropFirst().reduce(1, *) }
+    /// The first dimension (the batch) of a tensor with two or more; 1 for a vector.
+    public var rows: Int { shape.count >= 2 ? shape[0] : 1 }
+    /// Elements per row: the product of the dimensions after the first; a vector's length.
+    public var columns: Int { shape.count >= 2 ? count / max(shape[0], 1) : count }
 
     public subscript(row: Int, column: Int) -> Float {
         get { data[row * columns + column] }
