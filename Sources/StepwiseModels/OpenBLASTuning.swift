@@ -97,15 +97,22 @@ public enum OpenBLASTuning {
             if let threads, environment["OPENBLAS_NUM_THREADS"] == nil { setThreadCount(threads) }
             return outcome
         case .reexec(let setting):
-            for (name, value) in setting { setenv(name, value, 1) }
-            fflush(nil)
-            execv("/proc/self/exe", CommandLine.unsafeArgv)
-            let code = errno
-            // Undo, so the process's children do not inherit a setting that never applied.
-            for name in setting.keys { unsetenv(name) }
+            let code = reexec(setting: setting)
             if let threads, environment["OPENBLAS_NUM_THREADS"] == nil { setThreadCount(threads) }
             return .execFailed(errno: code)
         }
+    }
+
+    /// Sets `setting` in the environment and replaces the process with a fresh run of the
+    /// same executable and arguments. Returns only if `execv` fails, with its errno, after
+    /// undoing the setting so children do not inherit one that never applied.
+    static func reexec(setting: [String: String]) -> Int32 {
+        for (name, value) in setting { setenv(name, value, 1) }
+        fflush(nil)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        let code = errno
+        for name in setting.keys { unsetenv(name) }
+        return code
     }
 
     /// The CPU feature flags Linux reports (and has enabled) in /proc/cpuinfo. Read there
