@@ -20,6 +20,7 @@ public final class Sequential {
 
     public init(inputWidth: Int, layers: [any Layer]) throws(ModelError) {
         guard inputWidth > 0 else { throw .invalidArgument("Sequential input width must be positive, got \(inputWidth)") }
+        guard !layers.isEmpty else { throw .invalidArgument("Sequential needs at least one layer") }
         var widths = [inputWidth]
         for (index, layer) in layers.enumerated() {
             guard let width = layer.outputWidth(forInputWidth: widths[index]) else {

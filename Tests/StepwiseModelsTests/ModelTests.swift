@@ -41,6 +41,9 @@ final class ModelTests: XCTestCase {
                 "layer 2 Dense(in_features=3, out_features=1, bias=true) cannot take inputs of width 4"))
         }
         XCTAssertThrowsError(try Sequential.mlp(widths: [2], activation: .relu, using: &rng))
+        XCTAssertThrowsError(try Sequential(inputWidth: 2, layers: [])) { error in
+            XCTAssertEqual(error as? ModelError, .invalidArgument("Sequential needs at least one layer"))
+        }
         let model = try Sequential.mlp(widths: [2, 3], activation: .relu, using: &rng)
         XCTAssertThrowsError(try model.forward(Tensor(shape: [4, 3])))
     }
