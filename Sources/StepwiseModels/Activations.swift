@@ -40,7 +40,11 @@ public final class ReLU: Layer {
                          inputGrad: UnsafeMutablePointer<Float>?, batch: Int, inputWidth: Int,
                          accumulateParameterGrads: Bool) {
         guard let inputGrad else { return }
-        for i in 0..<(batch * inputWidth) { inputGrad[i] = output[i] > 0 ? outputGrad[i] : 0 }
+        // Both loads unconditional: a load under the condition would stop vectorization.
+        for i in 0..<(batch * inputWidth) {
+            let dy = outputGrad[i]
+            inputGrad[i] = output[i] > 0 ? dy : 0
+        }
     }
 }
 
