@@ -25,6 +25,7 @@ public enum Activation: Equatable, Sendable, CustomStringConvertible {
 /// torch's `ReLU`: max(x, 0), NaN passing through. Backward: dy where y > 0, else 0.
 public final class ReLU: Layer {
     public init() {}
+    public var runsInPlace: Bool { true }
     public var description: String { Activation.relu.description }
     public func outputWidth(forInputWidth width: Int) -> Int? { width }
 
@@ -49,8 +50,11 @@ public final class ReLU: Layer {
 }
 
 /// torch's `LeakyReLU`: x if x > 0 else slope * x. Backward: dy if x > 0 else slope * dy.
+/// With slope >= 0, y > 0 exactly when x > 0, so backward reads the output and the layer
+/// runs in place; a negative slope needs the input (torch refuses it in place too).
 public final class LeakyReLU: Layer {
     public let slope: Float
+    public var runsInPlace: Bool { slope >= 0 }
 
     public init(slope: Float = 0.01) { self.slope = slope }
     public var description: String { Activation.leakyReLU(slope: slope).description }
@@ -70,9 +74,10 @@ public final class LeakyReLU: Layer {
                          accumulateParameterGrads: Bool) {
         guard let inputGrad else { return }
         let slope = slope
+        let sign = slope >= 0 ? output : input
         for i in 0..<(batch * inputWidth) {
             let dy = outputGrad[i]
-            inputGrad[i] = input[i] > 0 ? dy : dy * slope
+            inputGrad[i] = sign[i] > 0 ? dy : dy * slope
         }
     }
 }
@@ -80,6 +85,7 @@ public final class LeakyReLU: Layer {
 /// torch's `Tanh`. Backward: dy * (1 - y^2), from the saved output as torch does.
 public final class Tanh: Layer {
     public init() {}
+    public var runsInPlace: Bool { true }
     public var description: String { Activation.tanh.description }
     public func outputWidth(forInputWidth width: Int) -> Int? { width }
 

@@ -40,7 +40,13 @@ public protocol Layer: AnyObject, CustomStringConvertible {
     /// Trainable tensors, with names local to the layer ("weight", "bias").
     var parameters: [Parameter] { get }
 
-    /// Writes `batch` rows of output. `output` never aliases `input`.
+    /// True if the layer computes elementwise and can work in place: `forward` may then get
+    /// `output == input`, and `backward` may get `input == output` (the input values
+    /// overwritten, so it must rely on `output` alone) and `inputGrad == outputGrad`.
+    /// `Sequential` uses this to share buffers, halving its workspace.
+    var runsInPlace: Bool { get }
+
+    /// Writes `batch` rows of output. `output` aliases `input` only if `runsInPlace`.
     func forward(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
                  batch: Int, inputWidth: Int)
 
@@ -55,4 +61,5 @@ public protocol Layer: AnyObject, CustomStringConvertible {
 
 extension Layer {
     public var parameters: [Parameter] { [] }
+    public var runsInPlace: Bool { false }
 }

@@ -1,9 +1,12 @@
 /// A chain of layers, torch's `nn.Sequential`, with its own preallocated workspace.
 ///
-/// The workspace holds every intermediate activation and gradient for the largest batch
+/// The workspace holds the intermediate activations and gradients for the largest batch
 /// seen so far, so a training loop at a fixed batch size allocates on its first step only.
-/// Pointers it returns (`forward`'s output, `outputGradient`, `backward`'s input gradient)
-/// stay valid until the next call with a larger batch.
+/// Activations that run in place share their input's buffer, and gradients alternate
+/// between two buffers, which keeps a GAN's two MLPs within the L2 cache. Pointers it
+/// returns (`forward`'s output, `outputGradient`, `backward`'s input gradient) stay valid
+/// until the next call with a larger batch; `backward` overwrites the workspace's gradient
+/// buffers, `outputGradient` included, so pass it either that buffer or memory of your own.
 ///
 /// `backward` uses the activations of the most recent `forward`. To push two batches
 /// through one model before stepping (a discriminator on real, then on fake data), run
@@ -14,8 +17,11 @@ public final class Sequential {
     public let widths: [Int]
 
     private let namedParameters: [Parameter]
-    private let activations: [Scratch]
-    private let gradients: [Scratch]
+    /// Buffers and, per layer boundary, the buffer holding its activation or gradient.
+    private let activationBuffers: [(scratch: Scratch, width: Int)]
+    private let activationSlot: [Int]
+    private let gradientBuffers: [(scratch: Scratch, width: Int)]
+    private let gradientSlot: [Int]
     private var batch = 0
 
     public init(inputWidth: Int, layers: [any Layer]) throws(ModelError) {
@@ -33,8 +39,39 @@ public final class Sequential {
         namedParameters = layers.enumerated().flatMap { index, layer in
             layer.parameters.map { $0.prefixed("\(index).") }
         }
-        activations = widths.map { _ in Scratch() }
-        gradients = widths.map { _ in Scratch() }
+        // Boundary 0 is a copy of the caller's input; an in-place layer writes over its
+        // input's buffer; any other layer gets a fresh one.
+        var activationWidths = [inputWidth], activationSlot = [0]
+        for (index, layer) in layers.enumerated() {
+            if layer.runsInPlace && widths[index + 1] == widths[index] {
+                activationSlot.append(activationSlot[index])
+            } else {
+                activationSlot.append(activationWidths.count)
+                activationWidths.append(widths[index + 1])
+            }
+        }
+        // Walking down from the output, a layer that cannot run in place reads one buffer
+        // and writes the other.
+        var gradientSlot = [Int](repeating: 0, count: widths.count)
+        var gradientWidths = [0, 0]
+        for index in stride(from: layers.count, through: 0, by: -1) {
+            if index < layers.count {
+                gradientSlot[index] = layers[index].runsInPlace ? gradientSlot[index + 1] : 1 - gradientSlot[index + 1]
+            }
+            gradientWidths[gradientSlot[index]] = max(gradientWidths[gradientSlot[index]], widths[index])
+        }
+        self.activationSlot = activationSlot
+        self.gradientSlot = gradientSlot
+        activationBuffers = activationWidths.map { (Scratch(), $0) }
+        gradientBuffers = gradientWidths.map { (Scratch(), $0) }
+    }
+
+    private func activation(_ boundary: Int) -> UnsafeMutablePointer<Float> {
+        activationBuffers[activationSlot[boundary]].scratch.data
+    }
+
+    private func gradient(_ boundary: Int) -> UnsafeMutablePointer<Float> {
+        gradientBuffers[gradientSlot[boundary]].scratch.data
     }
 
     /// A multilayer perceptron: Dense layers through `widths` (e.g. [2, 128, 128, 2]) with
@@ -83,10 +120,8 @@ public final class Sequential {
 
     /// Allocates the workspace for batches up to `maxBatch` now rather than on first use.
     public func reserve(batch maxBatch: Int) {
-        for (index, width) in widths.enumerated() {
-            activations[index].reserve(maxBatch * width)
-            gradients[index].reserve(maxBatch * width)
-        }
+        for buffer in activationBuffers { buffer.scratch.reserve(maxBatch * buffer.width) }
+        for buffer in gradientBuffers { buffer.scratch.reserve(maxBatch * buffer.width) }
     }
 
     /// Runs `batch` rows of `input` ([batch, inputWidth], copied, so the caller may reuse
@@ -96,12 +131,11 @@ public final class Sequential {
         require(batch > 0, "forward needs a positive batch, got \(batch)")
         reserve(batch: batch)
         self.batch = batch
-        activations[0].data.update(from: input, count: batch * inputWidth)
+        activation(0).update(from: input, count: batch * inputWidth)
         for (index, layer) in layers.enumerated() {
-            layer.forward(activations[index].data, into: activations[index + 1].data,
-                          batch: batch, inputWidth: widths[index])
+            layer.forward(activation(index), into: activation(index + 1), batch: batch, inputWidth: widths[index])
         }
-        return activations[layers.count].data
+        return activation(layers.count)
     }
 
     /// `forward` on a [batch, inputWidth] tensor.
@@ -118,7 +152,7 @@ public final class Sequential {
     /// a larger batch than any before moves it.
     public var outputGradient: UnsafeMutablePointer<Float> {
         require(batch > 0, "outputGradient read before the first forward pass; its size is not known yet")
-        return gradients[layers.count].data
+        return gradient(layers.count)
     }
 
     /// Backpropagates `outputGrad` ([batch, outputWidth], for the last forward batch).
@@ -132,14 +166,14 @@ public final class Sequential {
         var upstream = outputGrad
         for index in stride(from: layers.count - 1, through: 0, by: -1) {
             let needsInputGrad = index > 0 || inputGrad
-            let destination = needsInputGrad ? gradients[index].data : nil
-            layers[index].backward(input: activations[index].data, output: activations[index + 1].data,
+            let destination = needsInputGrad ? gradient(index) : nil
+            layers[index].backward(input: activation(index), output: activation(index + 1),
                                    outputGrad: upstream, inputGrad: destination, batch: batch,
                                    inputWidth: widths[index], accumulateParameterGrads: parameterGrads)
             guard let destination else { break }
             upstream = UnsafePointer(destination)
         }
-        return inputGrad ? gradients[0].data : nil
+        return inputGrad ? gradient(0) : nil
     }
 
     public var description: String {

@@ -21,6 +21,7 @@ final class GradientTests: XCTestCase {
         },
         Case(name: "ReLU", inputWidth: 6) { ReLU() },
         Case(name: "LeakyReLU(0.2)", inputWidth: 6) { LeakyReLU(slope: 0.2) },
+        Case(name: "LeakyReLU(-0.5)", inputWidth: 6) { LeakyReLU(slope: -0.5) },
         Case(name: "Tanh", inputWidth: 6) { Tanh() },
     ]
 
@@ -162,5 +163,38 @@ final class GradientTests: XCTestCase {
         XCTAssertEqual(Array(UnsafeBufferPointer(start: frozen, count: 6)), inputGrad)
         XCTAssertEqual(model.parameters().map(\.gradient.array), twice, "gradients changed while frozen")
         XCTAssertNil(model.backward(outputGrad: dy))
+    }
+
+    /// `Sequential`'s shared buffers (in-place activations, alternating gradient buffers)
+    /// give the same numbers as running the layers one by one on separate buffers, for
+    /// activations that run in place and one (negative slope) that cannot.
+    func testSharedWorkspaceMatchesLayerByLayer() throws {
+        for activation in [LeakyReLU(slope: 0.2), LeakyReLU(slope: -0.5), Tanh(), ReLU()] as [any Layer] {
+            var rng = Xoshiro256StarStar(seed: 30)
+            let first = try Dense(inputFeatures: 3, outputFeatures: 6, using: &rng)
+            let second = try Dense(inputFeatures: 6, outputFeatures: 2, using: &rng)
+            let model = try Sequential(inputWidth: 3, layers: [first, activation, second])
+            let batch = 4
+            let x = randomArray(batch * 3, seed: 31), dy = randomArray(batch * 2, seed: 32)
+
+            var h = [Float](repeating: 0, count: batch * 6), a = h, y = [Float](repeating: 0, count: batch * 2)
+            first.forward(x, into: &h, batch: batch, inputWidth: 3)
+            activation.forward(h, into: &a, batch: batch, inputWidth: 6)
+            second.forward(a, into: &y, batch: batch, inputWidth: 6)
+            var da = [Float](repeating: 0, count: batch * 6), dh = da, dx = [Float](repeating: 0, count: batch * 3)
+            second.backward(input: a, output: y, outputGrad: dy, inputGrad: &da, batch: batch, inputWidth: 6,
+                            accumulateParameterGrads: false)
+            activation.backward(input: h, output: a, outputGrad: da, inputGrad: &dh, batch: batch, inputWidth: 6,
+                                accumulateParameterGrads: false)
+            first.backward(input: x, output: h, outputGrad: dh, inputGrad: &dx, batch: batch, inputWidth: 3,
+                           accumulateParameterGrads: false)
+
+            let output = model.forward(x, batch: batch)
+            XCTAssertEqual(Array(UnsafeBufferPointer(start: output, count: y.count)), y, "\(activation) forward")
+            model.outputGradient.update(from: dy, count: dy.count)
+            let inputGrad = try XCTUnwrap(model.backward(outputGrad: model.outputGradient, inputGrad: true,
+                                                         parameterGrads: false))
+            XCTAssertEqual(Array(UnsafeBufferPointer(start: inputGrad, count: dx.count)), dx, "\(activation) backward")
+        }
     }
 }
