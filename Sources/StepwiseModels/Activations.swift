@@ -31,21 +31,14 @@ public final class ReLU: Layer {
 
     public func forward(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
                         batch: Int, inputWidth: Int) {
-        for i in 0..<(batch * inputWidth) {
-            let x = input[i]
-            output[i] = x < 0 ? 0 : x
-        }
+        elementwise(input, into: output, count: batch * inputWidth) { x in x < 0 ? 0 : x }
     }
 
     public func backward(input: UnsafePointer<Float>, output: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
                          inputGrad: UnsafeMutablePointer<Float>?, batch: Int, inputWidth: Int,
                          accumulateParameterGrads: Bool) {
         guard let inputGrad else { return }
-        // Both loads unconditional: a load under the condition would stop vectorization.
-        for i in 0..<(batch * inputWidth) {
-            let dy = outputGrad[i]
-            inputGrad[i] = output[i] > 0 ? dy : 0
-        }
+        elementwise(output, outputGrad, into: inputGrad, count: batch * inputWidth) { y, dy in y > 0 ? dy : 0 }
     }
 }
 
@@ -63,10 +56,7 @@ public final class LeakyReLU: Layer {
     public func forward(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
                         batch: Int, inputWidth: Int) {
         let slope = slope
-        for i in 0..<(batch * inputWidth) {
-            let x = input[i]
-            output[i] = x > 0 ? x : x * slope
-        }
+        elementwise(input, into: output, count: batch * inputWidth) { x in x > 0 ? x : x * slope }
     }
 
     public func backward(input: UnsafePointer<Float>, output: UnsafePointer<Float>, outputGrad: UnsafePointer<Float>,
@@ -75,10 +65,7 @@ public final class LeakyReLU: Layer {
         guard let inputGrad else { return }
         let slope = slope
         let sign = slope >= 0 ? output : input
-        for i in 0..<(batch * inputWidth) {
-            let dy = outputGrad[i]
-            inputGrad[i] = sign[i] > 0 ? dy : dy * slope
-        }
+        elementwise(sign, outputGrad, into: inputGrad, count: batch * inputWidth) { s, dy in s > 0 ? dy : dy * slope }
     }
 }
 
@@ -98,9 +85,6 @@ public final class Tanh: Layer {
                          inputGrad: UnsafeMutablePointer<Float>?, batch: Int, inputWidth: Int,
                          accumulateParameterGrads: Bool) {
         guard let inputGrad else { return }
-        for i in 0..<(batch * inputWidth) {
-            let y = output[i]
-            inputGrad[i] = outputGrad[i] * (1 - y * y)
-        }
+        elementwise(output, outputGrad, into: inputGrad, count: batch * inputWidth) { y, dy in dy * (1 - y * y) }
     }
 }

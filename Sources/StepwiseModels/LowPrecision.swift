@@ -105,14 +105,14 @@ public enum LowPrecision {
                              count: Int, format: LowPrecisionFormat) {
         switch format {
         case .bfloat16:
-            for i in 0..<count {
-                let bits = source[i].bitPattern
+            elementwise(source, into: destination, count: count) { x in
+                let bits = x.bitPattern
                 let isNaN = bits & 0x7FFF_FFFF > 0x7F80_0000
                 let rounded = (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000
-                destination[i] = Float(bitPattern: isNaN ? (bits | 0x0040_0000) & 0xFFFF_0000 : rounded)
+                return Float(bitPattern: isNaN ? (bits | 0x0040_0000) & 0xFFFF_0000 : rounded)
             }
         case .float16:
-            for i in 0..<count { destination[i] = float(float16Bits: float16Bits(source[i])) }
+            elementwise(source, into: destination, count: count) { float(float16Bits: float16Bits($0)) }
         }
     }
 }

@@ -119,4 +119,17 @@ final class LowPrecisionTests: XCTestCase {
             }
         }
     }
+
+    /// Rounding in place (the in-place loop) agrees with rounding into a separate buffer.
+    func testRoundInPlaceMatchesOutOfPlace() throws {
+        var rng = Xoshiro256StarStar(seed: 6)
+        let values = (0..<1001).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: rng.next())) }
+        for format in LowPrecisionFormat.allCases {
+            var separate = [Float](repeating: 0, count: values.count)
+            LowPrecision.round(values, into: &separate, count: values.count, format: format)
+            let inPlace = try Tensor(shape: [values.count], values: values)
+            LowPrecision.round(inPlace.data, into: inPlace.data, count: inPlace.count, format: format)
+            XCTAssertEqual(inPlace.array.map(\.bitPattern), separate.map(\.bitPattern), "\(format)")
+        }
+    }
 }
