@@ -88,3 +88,33 @@ public final class Tanh: Layer {
         elementwise(output, outputGrad, into: inputGrad, count: batch * inputWidth) { y, dy in dy * (1 - y * y) }
     }
 }
+
+// Elementwise loops that vectorize whether or not they run in place. A two-pointer loop
+// vectorizes behind a runtime overlap check, which exact aliasing fails, sending an
+// in-place call down the scalar fallback; the in-place case therefore gets its own loop
+// over one pointer. Both loads are unconditional: a load under a condition would also
+// stop vectorization. The helpers are private to each file that loops: debug builds
+// compile file by file, and a helper in another file would not inline, leaving a closure
+// call per element.
+
+@inline(__always)
+private func elementwise(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int,
+                 _ f: (Float) -> Float) {
+    if UnsafePointer(destination) == source {
+        for i in 0..<count { destination[i] = f(destination[i]) }
+    } else {
+        for i in 0..<count { destination[i] = f(source[i]) }
+    }
+}
+
+/// `destination[i] = f(a[i], b[i])`, where `b` may be `destination` (a gradient updated in
+/// place) but `a` is distinct from both.
+@inline(__always)
+private func elementwise(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
+                 count: Int, _ f: (Float, Float) -> Float) {
+    if UnsafePointer(destination) == b {
+        for i in 0..<count { destination[i] = f(a[i], destination[i]) }
+    } else {
+        for i in 0..<count { destination[i] = f(a[i], b[i]) }
+    }
+}

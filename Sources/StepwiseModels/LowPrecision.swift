@@ -116,3 +116,14 @@ public enum LowPrecision {
         }
     }
 }
+
+/// `destination[i] = f(source[i])`, vectorizing in place too (see Activations.swift).
+@inline(__always)
+private func elementwise(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int,
+                         _ f: (Float) -> Float) {
+    if UnsafePointer(destination) == source {
+        for i in 0..<count { destination[i] = f(destination[i]) }
+    } else {
+        for i in 0..<count { destination[i] = f(source[i]) }
+    }
+}

@@ -8,7 +8,11 @@
 public enum VectorMath {
     /// tanh of `count` values; `destination` may equal `source`.
     public static func tanh(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) {
-        elementwise(source, into: destination, count: count) { tanh($0) }
+        if UnsafePointer(destination) == source {
+            for i in 0..<count { destination[i] = tanh(destination[i]) }
+        } else {
+            for i in 0..<count { destination[i] = tanh(source[i]) }
+        }
     }
 
     @inline(__always)
@@ -50,33 +54,5 @@ public enum VectorMath {
         let exponent = Int32(bitPattern: t.bitPattern &- shifter.bitPattern)
         let scale = Float(bitPattern: UInt32(bitPattern: (exponent &+ 127) << 23))
         return p * scale
-    }
-}
-
-// Elementwise loops that vectorize whether or not they run in place. A two-pointer loop
-// vectorizes behind a runtime overlap check, which exact aliasing fails, sending an
-// in-place call down the scalar fallback; the in-place case therefore gets its own loop
-// over one pointer. Both loads are unconditional: a load under a condition would also
-// stop vectorization.
-
-@inline(__always)
-func elementwise(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int,
-                 _ f: (Float) -> Float) {
-    if UnsafePointer(destination) == source {
-        for i in 0..<count { destination[i] = f(destination[i]) }
-    } else {
-        for i in 0..<count { destination[i] = f(source[i]) }
-    }
-}
-
-/// `destination[i] = f(a[i], b[i])`, where `b` may be `destination` (a gradient updated in
-/// place) but `a` is distinct from both.
-@inline(__always)
-func elementwise(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
-                 count: Int, _ f: (Float, Float) -> Float) {
-    if UnsafePointer(destination) == b {
-        for i in 0..<count { destination[i] = f(a[i], destination[i]) }
-    } else {
-        for i in 0..<count { destination[i] = f(a[i], b[i]) }
     }
 }
