@@ -41,10 +41,10 @@ final class SGD: OptimizerAlgorithm {
 
     func step(_ group: Group, closure: UnsafePointer<stepwise_closure>?) throws(PluginError) -> StepOutcome {
         let v = group.values
-        let args = sk_sgd_args(
-            lr: v.float(Key.lr.rawValue), momentum: v.float(Key.momentum.rawValue),
-            dampening: v.float(Key.dampening.rawValue), weight_decay: v.float(Key.weightDecay.rawValue),
-            nesterov: v.bool(Key.nesterov.rawValue), maximize: v.bool(Key.maximize.rawValue), first_step: false)
+        var args = sk_sgd_args()
+        sk_sgd_prepare(v.double(Key.lr.rawValue), v.double(Key.momentum.rawValue),
+                       v.double(Key.dampening.rawValue), v.double(Key.weightDecay.rawValue),
+                       v.bool(Key.nesterov.rawValue), v.bool(Key.maximize.rawValue), &args)
         group.parallelElements(host: host) { p, lo, hi in
             var a = args
             a.first_step = p.isFresh

@@ -1,6 +1,10 @@
-// Internal helpers shared by the kernels.
+// Internal helpers shared by the kernels: the elementwise pieces torch evaluates the same
+// way in every optimizer, written once.
 #ifndef SK_VECTOR_H
 #define SK_VECTOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
 
 // Compiles a kernel for AVX-512, AVX2 and baseline x86-64 and picks one at load time
 // (function multiversioning), so the same binary runs everywhere and uses the widest
@@ -11,7 +15,32 @@
 #define SK_MULTIVERSION
 #endif
 
-// sqrt that vectorizes (no errno path).
+// sqrt that vectorizes (the package compiles kernels with -fno-math-errno).
 #define sk_sqrtf(x) __builtin_sqrtf(x)
+
+// The gradient as torch's single-tensor paths see it: negated for `maximize`, plus the L2
+// term `grad.add(param, alpha=weight_decay)` (wd == 0 leaves it untouched, as torch skips
+// the op). `sign` is exactly +1 or -1, so sign * g is exact.
+static inline float sk_grad(float g, float p, float sign, float wd) {
+    float d = sign * g;
+    return wd != 0.0f ? d + wd * p : d;
+}
+
+// torch.lerp(self, end, w) for float: the formula flips for |w| >= 0.5 to stay accurate
+// near w = 1 (ATen/native/Lerp.h).
+static inline float sk_lerp(float self, float end, float w) {
+    float diff = end - self;
+    return __builtin_fabsf(w) < 0.5f ? self + w * diff : end - diff * (1.0f - w);
+}
+
+// torch.maximum: NaN in either operand propagates.
+static inline float sk_maximum(float a, float b) {
+    return a != a ? a : (b != b ? b : (a > b ? a : b));
+}
+
+// torch.sign for float: 1, -1 or 0 (0 for NaN, as (0 < x) - (x < 0) gives).
+static inline float sk_sign(float x) {
+    return (float)(0.0f < x) - (float)(x < 0.0f);
+}
 
 #endif
