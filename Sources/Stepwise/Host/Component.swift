@@ -3,6 +3,9 @@ import StepwiseABI
 public enum ComponentKind: String, Sendable, CaseIterable, Codable {
     case optimizer, scheduler, wrapper, hook
 
+    /// "an optimizer", "a scheduler", ... for messages.
+    public var withArticle: String { (self == .optimizer ? "an " : "a ") + rawValue }
+
     init?(_ c: stepwise_kind) {
         switch c {
         case STEPWISE_KIND_OPTIMIZER: self = .optimizer

@@ -96,7 +96,7 @@ public final class PluginRegistry: @unchecked Sendable {
         let where_ = origin.map { " in \($0)" } ?? ""
         for other in ComponentKind.allCases where other != kind {
             if let c = byKind[other]?[name] ?? qualified[other]?[name] {
-                throw StepwiseError.config("'\(name)'\(where_) is a \(c.kind.rawValue), not a\(kind == .optimizer ? "n" : "") \(kind.rawValue)")
+                throw StepwiseError.config("'\(name)'\(where_) is \(c.kind.withArticle), not \(kind.withArticle)")
             }
         }
         let names = (byKind[kind] ?? [:]).keys.sorted()

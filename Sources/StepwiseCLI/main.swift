@@ -1,2 +1,0 @@
-import Stepwise
-print(StepwiseInfo.version)
