@@ -14,6 +14,8 @@ struct ConformCommand: ParsableCommand {
             when any case fails.
             """)
 
+    @OptionGroup var plugins: PluginOptions
+
     @Argument(help: "Case files or folders of cases.")
     var paths: [String]
 
@@ -24,8 +26,7 @@ struct ConformCommand: ParsableCommand {
     var results: String?
 
     func run() throws {
-        let registry = PluginRegistry.load()
-        for d in registry.diagnostics { FileHandle.standardError.write(Data("warning: \(d)\n".utf8)) }
+        let registry = plugins.load()
         let runner = ConformanceRunner(registry: registry)
         var outcomes: [ConformanceResult] = []
         for file in try ConformanceRunner.caseFiles(paths) {
