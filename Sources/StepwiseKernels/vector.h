@@ -8,9 +8,10 @@
 
 // Compiles a kernel for AVX-512, AVX2 and baseline x86-64 and picks one at load time
 // (function multiversioning), so the same binary runs everywhere and uses the widest
-// vectors the CPU has.
+// vectors the CPU has. Clones are chosen by CPU *features*: "arch=" clones test the exact
+// CPU model, so a Cascade Lake or Ice Lake would fall back to the baseline build.
 #if defined(__x86_64__) && defined(__clang__)
-#define SK_MULTIVERSION __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#define SK_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define SK_MULTIVERSION
 #endif

@@ -1,0 +1,73 @@
+import Dispatch
+import Foundation
+import StepwiseKernels
+
+/// Memory bandwidth as an optimizer step sees it: an in-place read-modify-write
+/// `a += s * b` (two streams read, one written back) over buffers far larger than the
+/// caches, timed with the same vectorized kernels the optimizers use.
+public struct BandwidthProbe: Sendable {
+    public var elements = 1 << 25     // 128 MiB per buffer
+    public var repetitions = 7
+
+    public init() {}
+
+    public struct Result: Sendable {
+        /// Bytes per second moved by one thread and by the host's pool.
+        public var singleThread: Double
+        public var pool: Double
+        public var threads: Int
+    }
+
+    public func measure(pool: ThreadPool = .shared) -> Result {
+        let a = alignedFloats(elements), b = alignedFloats(elements)
+        defer { free(a.baseAddress); free(b.baseAddress) }
+        BenchData.fill(a, seed: 1)
+        BenchData.fill(b, seed: 2)
+        let n = elements
+        guard let pa = a.baseAddress, let pb = b.baseAddress else { return Result(singleThread: 0, pool: 0, threads: 1) }
+        // The scale alternates sign so the values stay bounded however many passes run.
+        var s: Float = 1e-3
+        let single = BenchClock.median(repetitions) {
+            s = -s
+            sk_triad(pa, pb, s, Int64(n))
+        }
+        let threads = pool.threadCount
+        let pooled = BenchClock.median(repetitions) {
+            s = -s
+            let scale = s
+            pool.parallelFor(count: n, grain: (n + threads - 1) / threads) { lo, hi in
+                sk_triad(pa + lo, pb + lo, scale, Int64(hi - lo))
+            }
+        }
+        let bytes = Double(12 * n)
+        return Result(singleThread: bytes / single, pool: bytes / pooled, threads: threads)
+    }
+}
+
+enum BenchClock {
+    static func seconds(_ body: () throws -> Void) rethrows -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+    }
+
+    /// The median time of `count` runs of `body`, after one untimed run.
+    static func median(_ count: Int, _ body: () throws -> Void) rethrows -> Double {
+        try body()
+        var times: [Double] = []
+        for _ in 0..<max(1, count) { times.append(try seconds(body)) }
+        return times.sorted()[times.count / 2]
+    }
+}
+
+enum BenchData {
+    /// Fills `x` with values in [-1, 1) from a linear congruential generator: cheap for
+    /// 100M elements, and deterministic.
+    static func fill(_ x: UnsafeMutableBufferPointer<Float>, seed: UInt64) {
+        var state = seed &* 6364136223846793005 &+ 1442695040888963407
+        for i in x.indices {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            x[i] = Float(Int32(truncatingIfNeeded: state >> 32)) * (1 / 2_147_483_648)
+        }
+    }
+}
