@@ -78,13 +78,14 @@ struct Memo<Key: Equatable, Value> {
 /// chunks, per-parameter coefficients and per-piece partial sums. It only grows, so after
 /// the first steps a step allocates nothing. The ABI makes `step` instance-serial.
 final class StepScratch<Args> {
-    /// Element offset of each parameter of the group (parameters without a gradient take no
-    /// room), and their sizes.
-    private(set) var offsets: [Int] = []
-    private(set) var sizes: [Int] = []
-    /// Index of each parameter among those with a gradient (-1 without one).
-    private(set) var dense: [Int] = []
+    /// Where a parameter's elements sit in the group's element space (parameters without
+    /// a gradient take no room) and its index among the parameters with one (-1 without).
+    struct Entry {
+        var offset = 0, size = 0, dense = -1
+    }
+    private(set) var entries: [Entry] = []
     private(set) var total = 0
+    private(set) var stepped = 0
     private(set) var chunks = 1
     private(set) var per = 0
     var args: [Args] = []
@@ -94,58 +95,66 @@ final class StepScratch<Args> {
     static var grain: Int { 1 << 16 }
 
     func plan(_ group: Group, threads: Int) {
-        offsets.removeAll(keepingCapacity: true)
-        sizes.removeAll(keepingCapacity: true)
-        dense.removeAll(keepingCapacity: true)
-        total = 0
-        var stepped = 0
-        for i in 0..<group.count {
-            let p = group[i]
-            let n = p.hasGrad ? p.count : 0
-            offsets.append(total)
-            sizes.append(n)
-            dense.append(p.hasGrad ? stepped : -1)
-            if p.hasGrad { stepped += 1 }
-            total += n
+        let count = group.count
+        if entries.count != count { entries = Array(repeating: Entry(), count: count) }
+        var total = 0, stepped = 0
+        entries.withUnsafeMutableBufferPointer { e in
+            for i in 0..<count {
+                let p = group[i]
+                if p.hasGrad {
+                    e[i] = Entry(offset: total, size: p.count, dense: stepped)
+                    total += p.count
+                    stepped += 1
+                } else {
+                    e[i] = Entry(offset: total, size: 0, dense: -1)
+                }
+            }
         }
+        self.total = total
+        self.stepped = stepped
         chunks = max(1, min(threads, total / Self.grain))
         // Chunk edges on 16-element (64-byte) boundaries keep vector loads aligned.
         per = max(16, ((total + chunks - 1) / chunks + 15) / 16 * 16)
         chunks = max(1, (total + per - 1) / per)
     }
 
-    /// Where chunk edge `x` (an element offset of the group) falls inside parameter `t`,
+    /// Where chunk edge `x` (an element offset of the group) falls inside a parameter,
     /// rounded up to a multiple of 16 so pieces start aligned; both chunks that share an
     /// edge compute it the same way, so pieces tile every tensor exactly.
     @inline(__always)
-    private func edge(_ x: Int, _ t: Int) -> Int {
-        let local = x - offsets[t]
+    private static func edge(_ x: Int, _ e: Entry) -> Int {
+        let local = x - e.offset
         if local <= 0 { return 0 }
-        return min(sizes[t], (local + 15) & ~15)
+        return min(e.size, (local + 15) & ~15)
     }
 
-    /// Runs `body(t, lo, hi, slot)` for every piece of every parameter with a gradient, in
-    /// parallel over chunks. `slot` is unique per piece and below `chunks + group.count`
-    /// (for partial sums); pieces of one parameter have increasing slots.
-    func run(host: Host, _ body: (Int, Int, Int, Int) -> Void) {
+    /// Runs `body(t, dense, lo, hi, slot)` for every piece [lo, hi) of every parameter `t`
+    /// with a gradient (`dense`: its index among those), in parallel over chunks. `slot` is
+    /// unique per piece and below `chunks + group.count` (for partial sums); pieces of one
+    /// parameter have increasing slots.
+    func run(host: Host, _ body: (Int, Int, Int, Int, Int) -> Void) {
         guard total > 0 else { return }
-        let count = offsets.count
-        host.parallelFor(count: chunks, grain: 1) { first, last in
-            for c in first..<last {
-                let lo = c * per, hi = min(total, lo + per)
-                // First parameter whose elements reach past `lo`.
-                var a = 0, b = count
-                while a < b {
-                    let m = (a + b) / 2
-                    if offsets[m] + sizes[m] <= lo { a = m + 1 } else { b = m }
-                }
-                var t = a
-                while t < count && offsets[t] < hi {
-                    if sizes[t] > 0 {
-                        let s = edge(lo, t), e = hi == total ? sizes[t] : edge(hi, t)
-                        if s < e { body(t, s, e, c + t) }
+        let total = total, per = per
+        entries.withUnsafeBufferPointer { entries in
+            let count = entries.count
+            host.parallelFor(count: chunks, grain: 1) { first, last in
+                for c in first..<last {
+                    let lo = c * per, hi = min(total, lo + per)
+                    // First parameter whose elements reach past `lo`.
+                    var a = 0, b = count
+                    while a < b {
+                        let m = (a + b) / 2
+                        if entries[m].offset + entries[m].size <= lo { a = m + 1 } else { b = m }
                     }
-                    t += 1
+                    var t = a
+                    while t < count && entries[t].offset < hi {
+                        let e = entries[t]
+                        if e.size > 0 {
+                            let s = Self.edge(lo, e), end = hi == total ? e.size : Self.edge(hi, e)
+                            if s < end { body(t, e.dense, s, end, c + t) }
+                        }
+                        t += 1
+                    }
                 }
             }
         }
@@ -153,17 +162,20 @@ final class StepScratch<Args> {
 
     /// Zeroes `width` partial sums per piece slot.
     func resetPartials(width: Int) {
-        let n = (chunks + offsets.count) * width
+        let n = (chunks + entries.count) * width
         if partials.count < n { partials = Array(repeating: 0, count: n) }
-        for i in 0..<n { partials[i] = 0 }
+        partials.withUnsafeMutableBufferPointer { p in
+            for i in 0..<n { p[i] = 0 }
+        }
     }
 
     /// The sum of parameter `t`'s partials (component `k` of `width`), in chunk order, so
     /// the result does not depend on which thread ran which piece.
     func reduce(_ t: Int, component k: Int = 0, width: Int = 1) -> Double {
-        guard sizes[t] > 0 else { return 0 }
+        let e = entries[t]
+        guard e.size > 0 else { return 0 }
         var s = 0.0
-        let firstChunk = offsets[t] / per, lastChunk = min(chunks - 1, (offsets[t] + sizes[t] - 1) / per)
+        let firstChunk = e.offset / per, lastChunk = min(chunks - 1, (e.offset + e.size - 1) / per)
         for c in firstChunk...lastChunk { s += partials[(c + t) * width + k] }
         return s
     }
@@ -192,13 +204,18 @@ extension ElementwiseAlgorithm {
         try begin(values)
         scratch.plan(group, threads: host.threadCount)
         guard scratch.total > 0 else { return StepOutcome(STEPWISE_SKIPPED) }
-        scratch.args.removeAll(keepingCapacity: true)
-        for i in 0..<group.count where group[i].hasGrad {
-            scratch.args.append(try coefficients(values, group[i]))
+        // A local array: appends check neither exclusive access nor the class's storage.
+        var args: [Args] = []
+        swap(&args, &scratch.args)
+        defer { swap(&args, &scratch.args) }
+        args.removeAll(keepingCapacity: true)
+        for i in 0..<group.count {
+            let p = group[i]
+            if p.hasGrad { args.append(try coefficients(values, p)) }
         }
-        scratch.args.withUnsafeBufferPointer { args in
+        args.withUnsafeBufferPointer { args in
             guard let base = args.baseAddress else { return }
-            scratch.run(host: host) { t, lo, hi, _ in kernel(group[t], lo, hi, base + scratch.dense[t]) }
+            scratch.run(host: host) { t, dense, lo, hi, _ in kernel(group[t], lo, hi, base + dense) }
         }
         return .stepped
     }

@@ -83,7 +83,7 @@ final class LAMB: OptimizerAlgorithm {
         scratch.resetPartials(width: 2)
         scratch.partials.withUnsafeMutableBufferPointer { partials in
             guard let sums = partials.baseAddress else { return }
-            scratch.run(host: host) { t, lo, hi, slot in
+            scratch.run(host: host) { t, _, lo, hi, slot in
                 let p = group[t]
                 guard let g = p.grad, let m = p.tensor(S.expAvg.rawValue), let s = p.tensor(S.expAvgSq.rawValue) else { return }
                 withUnsafePointer(to: base) { a in
@@ -103,10 +103,10 @@ final class LAMB: OptimizerAlgorithm {
         }
         scratch.args.withUnsafeBufferPointer { args in
             guard let first = args.baseAddress else { return }
-            scratch.run(host: host) { t, lo, hi, _ in
+            scratch.run(host: host) { t, dense, lo, hi, _ in
                 let p = group[t]
                 guard let m = p.tensor(S.expAvg.rawValue), let s = p.tensor(S.expAvgSq.rawValue) else { return }
-                sk_lamb_apply(p.data + lo, m + lo, s + lo, Int64(hi - lo), first + scratch.dense[t])
+                sk_lamb_apply(p.data + lo, m + lo, s + lo, Int64(hi - lo), first + dense)
             }
         }
         return .stepped
@@ -118,7 +118,7 @@ final class LAMB: OptimizerAlgorithm {
         scratch.resetPartials(width: 1)
         scratch.partials.withUnsafeMutableBufferPointer { partials in
             guard let sums = partials.baseAddress else { return }
-            scratch.run(host: host) { t, lo, hi, slot in
+            scratch.run(host: host) { t, _, lo, hi, slot in
                 guard let g = group[t].grad else { return }
                 sums[slot] = sk_sumsq(g + lo, Int64(hi - lo))
             }

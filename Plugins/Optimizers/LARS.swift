@@ -73,7 +73,7 @@ final class LARS: OptimizerAlgorithm {
         scratch.resetPartials(width: 2)
         scratch.partials.withUnsafeMutableBufferPointer { partials in
             guard let sums = partials.baseAddress else { return }
-            scratch.run(host: host) { t, lo, hi, slot in
+            scratch.run(host: host) { t, _, lo, hi, slot in
                 let p = group[t]
                 guard !excluded(v, p), let g = p.grad else { return }
                 sums[2 * slot] = sk_sumsq(p.data + lo, Int64(hi - lo))
@@ -95,10 +95,10 @@ final class LARS: OptimizerAlgorithm {
         }
         scratch.args.withUnsafeBufferPointer { args in
             guard let base = args.baseAddress else { return }
-            scratch.run(host: host) { t, lo, hi, _ in
+            scratch.run(host: host) { t, dense, lo, hi, _ in
                 let p = group[t]
                 guard let g = p.grad else { return }
-                sk_lars(p.data + lo, g + lo, p.tensor(0).map { $0 + lo }, Int64(hi - lo), base + scratch.dense[t])
+                sk_lars(p.data + lo, g + lo, p.tensor(0).map { $0 + lo }, Int64(hi - lo), base + dense)
             }
         }
         return .stepped

@@ -33,33 +33,51 @@ static inline float lamb_update(float pi, float mi, float vi, const sk_lamb_args
     return a->weight_decay != 0.0f ? u + a->weight_decay * pi : u;
 }
 
+// One element of the moments pass: updates m and v, returns the update u and writes the
+// decayed parameter to *q.
+static inline float lamb_element(float pi, float gi, float *m, float *v, const sk_lamb_args *a, float *q) {
+    float gc = a->clip != 1.0f ? gi / a->clip : gi;
+    float mi = a->averaging ? sk_lerp(*m, gc, a->w1) : *m * a->beta1 + a->beta3 * gc;
+    float vi = *v * a->beta2 + (a->c2 * gc) * gc;
+    *m = mi;
+    *v = vi;
+    return lamb_update(pi, mi, vi, a, q);
+}
+
 SK_MULTIVERSION
 void sk_lamb_moments(float *restrict p, const float *restrict g, float *restrict m,
                      float *restrict v, int64_t n, const sk_lamb_args *a, double norms[2]) {
     const sk_lamb_args args = *a;
-    const float clip = args.clip, w1 = args.w1, b1 = args.beta1, b3 = args.beta3;
-    const float b2 = args.beta2, c2 = args.c2, nl = args.neg_lr;
-    double wsum[8] = {0}, usum[8] = {0};
+    const float nl = args.neg_lr;
     int64_t i = 0;
-    for (; i < n; i++) {
-        float gc = clip != 1.0f ? g[i] / clip : g[i];
-        float mi = args.averaging ? sk_lerp(m[i], gc, w1) : m[i] * b1 + b3 * gc;
-        float vi = v[i] * b2 + (c2 * gc) * gc;
-        m[i] = mi; v[i] = vi;
-        float q, u = lamb_update(p[i], mi, vi, &args, &q);
-        if (args.apply) {
+    if (args.apply) {
+        for (; i < n; i++) {
+            float q, u = lamb_element(p[i], g[i], m + i, v + i, &args, &q);
             p[i] = q + nl * u;
-        } else {
-            wsum[i & 7] += (double)q * q;
-            usum[i & 7] += (double)u * u;
         }
+        return;
     }
-    if (!args.apply) {
-        double w = 0, s = 0;
-        for (int k = 0; k < 8; k++) { w += wsum[k]; s += usum[k]; }
-        norms[0] += w;
-        norms[1] += s;
+    // Blocks of 16 so the squares of p' and u accumulate in double vectors.
+    sk_d8 w0 = 0, w1 = 0, u0 = 0, u1 = 0;
+    for (; i + 16 <= n; i += 16) {
+        float qb[16], ub[16];
+        for (int k = 0; k < 16; k++) ub[k] = lamb_element(p[i + k], g[i + k], m + i + k, v + i + k, &args, qb + k);
+        sk_d8 a0, a1, b0, b1;
+        SK_LOAD_D8(a0, qb);
+        SK_LOAD_D8(a1, qb + 8);
+        SK_LOAD_D8(b0, ub);
+        SK_LOAD_D8(b1, ub + 8);
+        w0 += a0 * a0; w1 += a1 * a1; u0 += b0 * b0; u1 += b1 * b1;
     }
+    sk_d8 wsum = w0 + w1, usum = u0 + u1;
+    double ws = SK_HSUM(wsum), us = SK_HSUM(usum);
+    for (; i < n; i++) {
+        float q, u = lamb_element(p[i], g[i], m + i, v + i, &args, &q);
+        ws += (double)q * q;
+        us += (double)u * u;
+    }
+    norms[0] += ws;
+    norms[1] += us;
 }
 
 SK_MULTIVERSION

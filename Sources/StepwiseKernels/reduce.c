@@ -3,12 +3,19 @@
 
 SK_MULTIVERSION
 double sk_sumsq(const float *restrict x, int64_t n) {
-    double acc[8] = {0};
+    sk_d8 a = 0, b = 0;
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) acc[k] += (double)x[i + k] * (double)x[i + k];
-    for (; i < n; i++) acc[0] += (double)x[i] * (double)x[i];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; i + 16 <= n; i += 16) {
+        sk_d8 u, w;
+        SK_LOAD_D8(u, x + i);
+        SK_LOAD_D8(w, x + i + 8);
+        a += u * u;
+        b += w * w;
+    }
+    sk_d8 ab = a + b;
+    double s = SK_HSUM(ab);
+    for (; i < n; i++) s += (double)x[i] * (double)x[i];
+    return s;
 }
 
 SK_MULTIVERSION

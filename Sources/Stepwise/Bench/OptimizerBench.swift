@@ -112,7 +112,8 @@ public struct OptimizerBench: Sendable {
 
     public var layouts: [Layout] = Layout.standard
     public var subjects: [Subject] = OptimizerBench.subjects
-    /// Each measurement times steps until this much time has passed (at least 3 steps).
+    /// Each measurement times steps until this much time has passed (at least 3 steps) and
+    /// keeps the best.
     public var minSeconds = 0.25
 
     public init() {}
@@ -140,19 +141,19 @@ public struct OptimizerBench: Sendable {
         return out
     }
 
-    /// The median time of one step, after two untimed steps (the first allocates state).
+    /// The best time of one step, after two untimed steps (the first allocates state).
     private func time(_ subject: Subject, _ params: [Parameter], _ registry: PluginRegistry) throws -> Double {
         let optimizer = try Optimizer(registry: registry, config: subject.config, params: params)
         try optimizer.step()
         try optimizer.step()
-        var times: [Double] = []
-        var total = 0.0
-        while times.count < 3 || (total < minSeconds && times.count < 1000) {
+        var best = Double.infinity, total = 0.0, count = 0
+        while count < 3 || total < minSeconds {
             let t = try BenchClock.seconds { try optimizer.step() }
-            times.append(t)
+            best = min(best, t)
             total += t
+            count += 1
         }
-        return times.sorted()[times.count / 2]
+        return best
     }
 
     static func label(_ s: Subject) -> String {

@@ -16,6 +16,8 @@ public final class ParamGroup: @unchecked Sendable {
     var slotCache: [SlotStorage?]
     /// Whether the last `prepare` saw a parameter whose state is still fresh.
     var hasFresh = true
+    /// Every parameter has state and none is fresh: `prepare` only updates gradients.
+    var settled = false
 
     init(index: Int, params: [Parameter], values: ResolvedValues) {
         self.index = index
@@ -195,9 +197,17 @@ public final class Optimizer: @unchecked Sendable {
     /// Points the group's C params at this step's gradients and state, allocating the
     /// state of parameters stepped for the first time.
     private func prepare(_ group: ParamGroup, closure: Bool) throws {
+        let params = group.params
+        // Steady state (every parameter has settled state): only the gradients can change.
+        // Reading through the buffer borrows each parameter instead of retaining it.
+        if group.settled && !closure {
+            params.withUnsafeBufferPointer { ps in
+                for i in ps.indices { group.cParams[i].grad = ps[i].hasGrad ? ps[i].grad.baseAddress : nil }
+            }
+            return
+        }
         // Locals, so the loop neither re-checks exclusive access to the group's properties
         // nor copies the cache unless a parameter gets its state now.
-        let params = group.params
         var cache = group.slotCache
         var added = false, fresh = false
         for i in params.indices {
@@ -227,6 +237,7 @@ public final class Optimizer: @unchecked Sendable {
         }
         if added { group.slotCache = cache }
         group.hasFresh = fresh
+        group.settled = !fresh && !cache.contains { $0 == nil }
     }
 }
 
