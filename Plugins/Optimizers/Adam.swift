@@ -45,6 +45,7 @@ class AdamFamily: ElementwiseAlgorithm {
     let scratch = StepScratch<sk_adam_args>()
     private let amsgradSlot: Bool
     private var memo = Memo<Double, sk_adam_args>()
+    private var decoupled = false
 
     required init(host: Host, defaults: Values) throws(PluginError) {
         self.host = host
@@ -64,11 +65,11 @@ class AdamFamily: ElementwiseAlgorithm {
             throw .invalid("a param group enables amsgrad, but the optimizer's default amsgrad is false and so keeps no max_exp_avg_sq; set amsgrad on the optimizer")
         }
         memo = Memo()
+        decoupled = Self.decoupledDefault || v.bool(Key.decoupled.rawValue)
     }
 
     func coefficients(_ v: Values, _ p: Param) -> sk_adam_args {
         let step = p.advance(S.step.rawValue)
-        let decoupled = Self.decoupledDefault || v.bool(Key.decoupled.rawValue)
         return memo.get(step) {
             var a = sk_adam_args()
             sk_adam_prepare(v.double(Key.lr.rawValue), v.element(Key.betas.rawValue, 0), v.element(Key.betas.rawValue, 1),

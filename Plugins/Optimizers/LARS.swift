@@ -76,8 +76,7 @@ final class LARS: OptimizerAlgorithm {
             scratch.run(host: host) { t, _, lo, hi, slot in
                 let p = group[t]
                 guard !excluded(v, p), let g = p.grad else { return }
-                sums[2 * slot] = sk_sumsq(p.data + lo, Int64(hi - lo))
-                sums[2 * slot + 1] = sk_sumsq(g + lo, Int64(hi - lo))
+                sk_sumsq2(p.data + lo, g + lo, Int64(hi - lo), sums + 2 * slot)
             }
         }
         scratch.args.removeAll(keepingCapacity: true)

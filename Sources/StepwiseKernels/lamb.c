@@ -60,6 +60,9 @@ void sk_lamb_moments(float *restrict p, const float *restrict g, float *restrict
     // Blocks of 16 so the squares of p' and u accumulate in double vectors.
     sk_d8 w0 = 0, w1 = 0, u0 = 0, u1 = 0;
     for (; i + 16 <= n; i += 16) {
+        // p is only read in this pass: prefetch it ahead (read-only streams get little
+        // help from the hardware prefetcher).
+        __builtin_prefetch(p + i + 128, 0, 3);
         float qb[16], ub[16];
         for (int k = 0; k < 16; k++) ub[k] = lamb_element(p[i + k], g[i + k], m + i + k, v + i + k, &args, qb + k);
         sk_d8 a0, a1, b0, b1;
@@ -85,7 +88,17 @@ void sk_lamb_apply(float *restrict p, const float *restrict m, const float *rest
                    const sk_lamb_args *a) {
     const sk_lamb_args args = *a;
     const float trust = args.trust, nl = args.neg_lr;
-    for (int64_t i = 0; i < n; i++) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        // m and v are only read in this pass.
+        __builtin_prefetch(m + i + 128, 0, 3);
+        __builtin_prefetch(v + i + 128, 0, 3);
+        for (int64_t k = i; k < i + 16; k++) {
+            float q, u = lamb_update(p[k], m[k], v[k], &args, &q);
+            p[k] = q + nl * (u * trust);
+        }
+    }
+    for (; i < n; i++) {
         float q, u = lamb_update(p[i], m[i], v[i], &args, &q);
         p[i] = q + nl * (u * trust);
     }

@@ -66,6 +66,16 @@ final class KernelSplitTests: XCTestCase {
         ("asgd", 1, { p, g, s, n in
             var a = sk_asgd_args(); var eta = 0.01, mu = 0.5
             sk_asgd_prepare(1e-2, 1e-4, 0.75, 1, 0.01, false, 3, &eta, &mu, &a); sk_asgd(p, g, s[0], n, &a) }),
+        ("asgd before averaging", 1, { p, g, s, n in
+            var a = sk_asgd_args(); var eta = 0.01, mu = 1.0
+            sk_asgd_prepare(1e-2, 1e-4, 0.75, 1e6, 0.01, true, 3, &eta, &mu, &a); sk_asgd(p, g, s[0], n, &a) }),
+        ("lamb with trust ratio", 2, { p, g, s, n in
+            var a = sk_lamb_args()
+            sk_lamb_prepare(1e-3, 0.9, 0.999, 1e-6, 0.01, true, false, false, 1e-3, 4, 1, &a)
+            var norms = [0.0, 0.0]
+            sk_lamb_moments(p, g, s[0], s[1], n, &a, &norms)
+            a.trust = 0.7
+            sk_lamb_apply(p, s[0], s[1], n, &a) }),
         ("lion", 1, { p, g, s, n in
             var a = sk_lion_args(); sk_lion_prepare(1e-4, 0.9, 0.99, 0.1, false, &a); sk_lion(p, g, s[0], n, &a) }),
         ("lars", 1, { p, g, s, n in
@@ -98,10 +108,14 @@ final class KernelSplitTests: XCTestCase {
         }
     }
 
-    func testSumOfSquaresMatchesAPlainLoop() {
-        let x = (0..<1001).map { Float(sin(Double($0))) }
-        let plain = x.reduce(0.0) { $0 + Double($1) * Double($1) }
+    func testSumsOfSquaresMatchAPlainLoop() {
+        let x = (0..<1001).map { Float(sin(Double($0))) }, y = x.map { $0 * 3 - 1 }
+        func plain(_ v: [Float]) -> Double { v.reduce(0.0) { $0 + Double($1) * Double($1) } }
         let fast = x.withUnsafeBufferPointer { sk_sumsq($0.baseAddress, Int64($0.count)) }
-        XCTAssertEqual(fast, plain, accuracy: 1e-9 * plain)
+        XCTAssertEqual(fast, plain(x), accuracy: 1e-12 * plain(x))
+        var both = [0.0, 0.0]
+        x.withUnsafeBufferPointer { xs in y.withUnsafeBufferPointer { ys in sk_sumsq2(xs.baseAddress, ys.baseAddress, 1001, &both) } }
+        XCTAssertEqual(both[0], plain(x), accuracy: 1e-12 * plain(x))
+        XCTAssertEqual(both[1], plain(y), accuracy: 1e-12 * plain(y))
     }
 }

@@ -223,8 +223,10 @@ void sk_adafactor(float *p, const float *g, float *row_var, float *col_var, floa
 
 // ---- reductions and the bandwidth probe ----------------------------------------------
 
-// Sum of squares in double (8 independent accumulators, so it vectorizes).
+// Sum of squares in double (independent vector accumulators, so it vectorizes).
 double sk_sumsq(const float *x, int64_t n);
+// Both sums of squares of x and y in one pass (two streams keep more reads in flight).
+void sk_sumsq2(const float *x, const float *y, int64_t n, double out[2]);
 // a[i] += s * b[i]: the read-modify-write pattern of an optimizer step, for `stepwise bench`.
 void sk_triad(float *a, const float *b, float s, int64_t n);
 
