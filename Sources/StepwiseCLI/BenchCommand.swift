@@ -34,6 +34,9 @@ struct BenchOptimizersCommand: ParsableCommand {
     @Option(help: "Time each measurement for at least this many seconds.")
     var minTime: Double = 0.25
 
+    @Flag(inversion: .prefixedNo, help: "Also time 1000 tensors of 1000 against one tensor of 1M in alternation (the per-tensor overhead check).")
+    var paired = true
+
     @Flag(help: "Print one JSON document instead of the table.")
     var json = false
 
@@ -63,7 +66,14 @@ struct BenchOptimizersCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("  \(m.label) \(m.layout): \(String(format: "%.3f", m.nsPerParam)) ns/param\n".utf8))
             }
         }
-        let report = OptimizerBenchReport(bandwidth: bandwidth, measurements: measurements)
+        var ratios: [String: Double] = [:]
+        if paired {
+            for subject in bench.subjects {
+                ratios[OptimizerBench.label(subject)] = try bench.pairedRatio(
+                    subject, one: .single("1M", 1_000_000), many: .thousandByThousand, registry: registry)
+            }
+        }
+        let report = OptimizerBenchReport(bandwidth: bandwidth, measurements: measurements, ratios: ratios)
         print(json ? report.json.render(indent: 2) : "\n" + report.text)
     }
 }

@@ -141,6 +141,36 @@ public struct OptimizerBench: Sendable {
         return out
     }
 
+    /// The per-tensor overhead check: the step time of `many` over that of `one` (layouts
+    /// of the same size), measured in alternation so both see the same machine. A shared
+    /// machine's load moves by more than the effect between two separate measurements.
+    public func pairedRatio(_ subject: Subject, one: Layout, many: Layout, registry: PluginRegistry) throws -> Double {
+        func build(_ layout: Layout) throws -> Optimizer {
+            let params = layout.tensors.enumerated().map { i, t -> Parameter in
+                let p = Parameter(name: t.name, shape: t.shape, tag: t.tag)
+                BenchData.fill(p.data, seed: UInt64(2 * i + 1))
+                BenchData.fill(p.grad, seed: UInt64(2 * i + 2))
+                p.hasGrad = true
+                return p
+            }
+            let o = try Optimizer(registry: registry, config: subject.config, params: params)
+            try o.step()
+            try o.step()
+            return o
+        }
+        let a = try build(one), b = try build(many)
+        var bestA = Double.infinity, bestB = Double.infinity, total = 0.0, rounds = 0
+        while rounds < 5 || total < 2 * minSeconds {
+            let ta = try BenchClock.seconds { try a.step() }
+            let tb = try BenchClock.seconds { try b.step() }
+            bestA = min(bestA, ta)
+            bestB = min(bestB, tb)
+            total += ta + tb
+            rounds += 1
+        }
+        return bestB / bestA
+    }
+
     /// The best time of one step, after two untimed steps (the first allocates state).
     private func time(_ subject: Subject, _ params: [Parameter], _ registry: PluginRegistry) throws -> Double {
         let optimizer = try Optimizer(registry: registry, config: subject.config, params: params)
@@ -156,7 +186,7 @@ public struct OptimizerBench: Sendable {
         return best
     }
 
-    static func label(_ s: Subject) -> String {
+    public static func label(_ s: Subject) -> String {
         let extras = s.config.entries.filter { $0.key != "type" && $0.key != "lr" }
             .map { "\($0.key)=\(JSONText.render($0.value))" }
         return extras.isEmpty ? s.type : "\(s.type)(\(extras.joined(separator: ",")))"
