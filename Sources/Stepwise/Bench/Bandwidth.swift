@@ -22,28 +22,41 @@ public struct BandwidthProbe: Sendable {
     }
 
     public func measure(pool: ThreadPool = .shared) -> Result {
-        let a = alignedFloats(elements), b = alignedFloats(elements)
-        defer { free(a.baseAddress); free(b.baseAddress) }
-        BenchData.fill(a, seed: 1)
-        BenchData.fill(b, seed: 2)
-        let n = elements
-        guard let pa = a.baseAddress, let pb = b.baseAddress else { return Result(singleThread: 0, pool: 0, threads: 1) }
+        let buffers = Buffers(elements)
+        let single = BenchClock.best(repetitions) { buffers.triad(pool: nil) }
+        let pooled = BenchClock.best(repetitions) { buffers.triad(pool: pool) }
+        let bytes = Double(buffers.bytes)
+        return Result(singleThread: bytes / single, pool: bytes / pooled, threads: pool.threadCount)
+    }
+
+    /// The probe's two buffers, kept so measurements can re-probe between steps.
+    final class Buffers: @unchecked Sendable {
+        let a: UnsafeMutableBufferPointer<Float>, b: UnsafeMutableBufferPointer<Float>
         // The scale alternates sign so the values stay bounded however many passes run.
-        var s: Float = 1e-3
-        let single = BenchClock.best(repetitions) {
-            s = -s
-            sk_triad(pa, pb, s, Int64(n))
+        private var scale: Float = 1e-3
+        var bytes: Int { 12 * a.count }
+
+        init(_ n: Int) {
+            a = alignedFloats(n)
+            b = alignedFloats(n)
+            BenchData.fill(a, seed: 1)
+            BenchData.fill(b, seed: 2)
         }
-        let threads = pool.threadCount
-        let pooled = BenchClock.best(repetitions) {
-            s = -s
-            let scale = s
-            pool.parallelFor(count: n, grain: (n + threads - 1) / threads) { lo, hi in
-                sk_triad(pa + lo, pb + lo, scale, Int64(hi - lo))
+        deinit {
+            free(a.baseAddress)
+            free(b.baseAddress)
+        }
+
+        /// One pass of a += s * b, on the calling thread or split over `pool`.
+        func triad(pool: ThreadPool?) {
+            guard let pa = a.baseAddress, let pb = b.baseAddress else { return }
+            scale = -scale
+            let s = scale, n = a.count
+            guard let pool, pool.threadCount > 1 else { return sk_triad(pa, pb, s, Int64(n)) }
+            pool.parallelFor(count: n, grain: (n + pool.threadCount - 1) / pool.threadCount) { lo, hi in
+                sk_triad(pa + lo, pb + lo, s, Int64(hi - lo))
             }
         }
-        let bytes = Double(12 * n)
-        return Result(singleThread: bytes / single, pool: bytes / pooled, threads: threads)
     }
 }
 

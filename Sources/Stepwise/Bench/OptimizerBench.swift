@@ -106,7 +106,11 @@ public struct OptimizerBench: Sendable {
         public var seconds: Double
         public var bytesPerParam: Int
         public var elementwise: Bool
+        /// The pool's triad bandwidth, probed in alternation with these steps.
+        public var bandwidth: Double
         public var nsPerParam: Double { seconds / Double(params) * 1e9 }
+        /// Bytes the step must move / time / bandwidth.
+        public var fraction: Double { bytesPerSecond / bandwidth }
         public var bytesPerSecond: Double { Double(bytesPerParam * params) / seconds }
     }
 
@@ -121,6 +125,7 @@ public struct OptimizerBench: Sendable {
     /// Measures every subject on every layout; `progress` receives each measurement.
     public func run(registry: PluginRegistry, progress: (Measurement) -> Void = { _ in }) throws -> [Measurement] {
         var out: [Measurement] = []
+        let probe = BandwidthProbe.Buffers(BandwidthProbe().elements)
         for layout in layouts {
             // One set of buffers per layout, reused (and re-filled) for every optimizer.
             let params = layout.tensors.map { Parameter(name: $0.name, shape: $0.shape, tag: $0.tag) }
@@ -130,10 +135,11 @@ public struct OptimizerBench: Sendable {
                     BenchData.fill(p.grad, seed: UInt64(2 * i + 2))
                     p.hasGrad = true
                 }
-                let seconds = try time(subject, params, registry)
+                let (seconds, bandwidth) = try time(subject, params, registry, probe)
                 let m = Measurement(type: subject.type, label: Self.label(subject), layout: layout.name,
                                     params: layout.count, tensors: layout.tensors.count, seconds: seconds,
-                                    bytesPerParam: subject.bytesPerParam, elementwise: subject.elementwise)
+                                    bytesPerParam: subject.bytesPerParam, elementwise: subject.elementwise,
+                                    bandwidth: bandwidth)
                 progress(m)
                 out.append(m)
             }
@@ -171,19 +177,29 @@ public struct OptimizerBench: Sendable {
         return bestB / bestA
     }
 
-    /// The best time of one step, after two untimed steps (the first allocates state).
-    private func time(_ subject: Subject, _ params: [Parameter], _ registry: PluginRegistry) throws -> Double {
+    /// The best time of one step, after two untimed steps (the first allocates state), and
+    /// the best bandwidth of the probe run between steps: on a shared machine the load
+    /// changes from one measurement to the next, so each fraction compares numbers taken
+    /// in the same window.
+    private func time(_ subject: Subject, _ params: [Parameter], _ registry: PluginRegistry,
+                      _ probe: BandwidthProbe.Buffers) throws -> (Double, Double) {
         let optimizer = try Optimizer(registry: registry, config: subject.config, params: params)
         try optimizer.step()
         try optimizer.step()
-        var best = Double.infinity, total = 0.0, count = 0
+        var best = Double.infinity, bestProbe = Double.infinity, total = 0.0, sinceProbe = 0.0, count = 0
         while count < 3 || total < minSeconds {
             let t = try BenchClock.seconds { try optimizer.step() }
             best = min(best, t)
             total += t
+            sinceProbe += t
             count += 1
+            // A probe after each of the first steps, then one per ~50 ms of stepping.
+            if count <= 3 || sinceProbe >= 0.05 {
+                bestProbe = min(bestProbe, BenchClock.seconds { probe.triad(pool: .shared) })
+                sinceProbe = 0
+            }
         }
-        return best
+        return (best, Double(probe.bytes) / bestProbe)
     }
 
     public static func label(_ s: Subject) -> String {
