@@ -3,43 +3,31 @@ import XCTest
 
 @testable import Stepwise
 
-/// Every golden schedule case of ../shared/conformance/schedules*/, one test per dialect.
+/// Every golden schedule case of ../shared/conformance/schedules*/, through the same
+/// runner as `stepwise conform`, one test per dialect.
 final class ScheduleConformanceTests: XCTestCase {
     static var registry: PluginRegistry { ScheduleSupport.registry }
 
     static let conformanceRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/conformance")
 
-    static func cases(_ folder: String) throws -> [URL] {
-        let dir = conformanceRoot.appendingPathComponent(folder)
-        return try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "json" }.sorted { $0.lastPathComponent < $1.lastPathComponent }
-    }
-
-    /// Runs every case of a folder and reports each failing one with its first mismatches.
+    /// Runs every case of a folder and reports each failing one with why.
     func runFolder(_ folder: String, minimum: Int) throws {
-        let files = try Self.cases(folder)
+        let files = try ConformanceRunner.caseFiles([Self.conformanceRoot.appendingPathComponent(folder).path])
         XCTAssertGreaterThanOrEqual(files.count, minimum, "golden cases missing under \(folder)")
+        let runner = ConformanceRunner(registry: Self.registry)
         var passed = 0, skipped: [String] = []
         for file in files {
-            let json = try ConfigLoader.load(path: file.path)
-            XCTAssertEqual(json["kind"]?.string, ScheduleConformance.kind, file.lastPathComponent)
-            // A case whose optimizer no loaded plugin provides yet is reported, not failed:
-            // the optimizer plugins are built separately from the schedulers.
-            if let type = json["optimizer"]?.dict?["type"]?.string,
-               (try? Self.registry.component(.optimizer, type: type)) == nil {
-                skipped.append("\(file.lastPathComponent) (\(type))")
+            let c = try ConformanceCase.load(file)
+            XCTAssertEqual(c.kind, "schedule", c.fileName)
+            // A case whose optimizer no loaded plugin provides is reported, not failed.
+            if let type = c.json["optimizer"]?["type"]?.string, (try? Self.registry.component(.optimizer, type: type)) == nil {
+                skipped.append("\(c.fileName) (\(type))")
                 continue
             }
-            do {
-                let result = try ScheduleConformance.run(json, registry: Self.registry)
-                XCTAssertGreaterThan(result.checked, 0, "\(file.lastPathComponent) compared nothing")
-                if result.passed { passed += 1 } else {
-                    XCTFail("\(file.lastPathComponent):\n  " + result.mismatches.joined(separator: "\n  "))
-                }
-            } catch {
-                XCTFail("\(file.lastPathComponent): \(error)")
-            }
+            let result = runner.run(c)
+            XCTAssertNotNil(result.computed, c.fileName)
+            if result.passed { passed += 1 } else { XCTFail(result.line) }
         }
         XCTAssertEqual(passed + skipped.count, files.count, "\(folder): \(passed) of \(files.count) cases pass")
         if !skipped.isEmpty {
@@ -51,4 +39,15 @@ final class ScheduleConformanceTests: XCTestCase {
     func testTorchCases() throws { try runFolder("schedules-torch", minimum: 21) }
     func testMMCVCases() throws { try runFolder("schedules-mmcv", minimum: 27) }
     func testMindSporeCases() throws { try runFolder("schedules-mindspore", minimum: 30) }
+
+    /// A wrong reference value is caught: the comparison is not vacuous.
+    func testAMismatchFails() throws {
+        let file = Self.conformanceRoot.appendingPathComponent("schedules/step_lr_epoch.json").path
+        var text = try String(contentsOfFile: file, encoding: .utf8)
+        text = text.replacingOccurrences(of: "0.025,0.025", with: "0.025,0.026")
+        let c = ConformanceCase(path: "tampered.json", json: try JSONValue.parse(text))
+        let result = ConformanceRunner(registry: Self.registry).run(c)
+        XCTAssertFalse(result.passed)
+        XCTAssertTrue(result.line.contains("want 0.026"), result.line)
+    }
 }
