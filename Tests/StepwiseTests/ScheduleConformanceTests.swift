@@ -16,23 +16,15 @@ final class ScheduleConformanceTests: XCTestCase {
         let files = try ConformanceRunner.caseFiles([Self.conformanceRoot.appendingPathComponent(folder).path])
         XCTAssertGreaterThanOrEqual(files.count, minimum, "golden cases missing under \(folder)")
         let runner = ConformanceRunner(registry: Self.registry)
-        var passed = 0, skipped: [String] = []
+        var passed = 0
         for file in files {
             let c = try ConformanceCase.load(file)
             XCTAssertEqual(c.kind, "schedule", c.fileName)
-            // A case whose optimizer no loaded plugin provides is reported, not failed.
-            if let type = c.json["optimizer"]?["type"]?.string, (try? Self.registry.component(.optimizer, type: type)) == nil {
-                skipped.append("\(c.fileName) (\(type))")
-                continue
-            }
             let result = runner.run(c)
             XCTAssertNotNil(result.computed, c.fileName)
             if result.passed { passed += 1 } else { XCTFail(result.line) }
         }
-        XCTAssertEqual(passed + skipped.count, files.count, "\(folder): \(passed) of \(files.count) cases pass")
-        if !skipped.isEmpty {
-            print("\(folder): \(skipped.count) cases wait for their optimizer plugin: \(skipped.joined(separator: ", "))")
-        }
+        XCTAssertEqual(passed, files.count, "\(folder): \(passed) of \(files.count) cases pass")
     }
 
     func testMMEngineCases() throws { try runFolder("schedules", minimum: 44) }
