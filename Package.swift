@@ -52,7 +52,8 @@ let package = Package(
         // The host library: loader, registries, configs, builders, runner, checkpoints.
         .target(
             name: "Stepwise",
-            dependencies: ["StepwiseABI", .product(name: "Yams", package: "Yams")],
+            // StepwiseKernels: `stepwise bench` probes bandwidth with the kernels' own code generation.
+            dependencies: ["StepwiseABI", "StepwiseKernels", .product(name: "Yams", package: "Yams")],
             path: "Sources/Stepwise"
         ),
         // Example model code (dense layers over OpenBLAS) used by the GAN example.
@@ -68,7 +69,7 @@ let package = Package(
         ),
 
         plugin("StepwiseOptimizers", folder: "Optimizers", extra: ["StepwiseKernels"]),
-        plugin("StepwiseSchedulers", folder: "Schedulers"),
+        plugin("StepwiseSchedulers", folder: "Schedulers", extra: ["CFFI"]),
         plugin("StepwiseHooks", folder: "Hooks"),
 
         // Tests load the plugins with dlopen from the build folder; no test target depends

@@ -152,7 +152,7 @@ final class FuzzConfigTests: XCTestCase {
                                              DriverSpec(config: config, seed: 5, workDir: folder + "/extreme"))
                     for i in 0..<3 { _ = try d.run(i) }
                     ran += 1
-                } catch is StepwiseError, is CheckFailure, is CreateRefused {
+                } catch is StepwiseError, is CheckFailure, is CreateRefused, is UnitRefused {
                     continue
                 }
             }

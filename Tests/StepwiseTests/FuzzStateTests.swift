@@ -73,7 +73,11 @@ final class FuzzStateTests: XCTestCase {
                 do {
                     try target.optimizer.loadStateDict(mutated, extraChunk: Int.random(in: 1...64, using: &rng))
                     accepted += 1
-                    _ = try target.run(4)
+                    // What was accepted must step: anything the optimizer would refuse later
+                    // belongs refused at load.
+                    do { _ = try target.run(4) } catch {
+                        XCTFail("\(component.typeName): accepted a state, then the next step failed: \(error)")
+                    }
                     target = try makeTarget()
                 } catch let e as StepwiseError {
                     refused += 1
@@ -135,9 +139,9 @@ final class FuzzStateTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         var fuzzed = 0
         for component in Self.registry.components() where StateFunctions(component).streams {
-            guard let config = try? SampleValues.config(component) else { continue }
-            let d = try Drivers.make(component, registry: Self.registry, DriverSpec(config: config, seed: 3, workDir: folder))
-            _ = try d.run(0..<d.resumePoint)
+            guard let config = try? SampleValues.config(component),
+                  let d = try? Drivers.make(component, registry: Self.registry, DriverSpec(config: config, seed: 3, workDir: folder)),
+                  (try? d.run(0..<d.resumePoint)) != nil else { continue }
             let valid = try d.saveStream(writeChunk: .max)
             for round in 0..<FuzzBudget.rounds(300) {
                 let bytes = round % 4 == 3 ? rng.bytes(Int.random(in: 0...96, using: &rng)) : ByteMutator.mutate(valid, &rng)

@@ -110,6 +110,8 @@ extension Optimizer {
             for entry in saved.entries where entry.key != "params" {
                 try trial.set(entry.key, entry.value)
             }
+            // The plugin's cross-key rules, as for a config's groups.
+            try component.runCheck(trial, context: "\(component.typeName) state, param group \(g.index)")
         }
         if let load = api.pointee.load_state {
             guard let extra = state.extra else {
@@ -131,5 +133,9 @@ extension Optimizer {
             }
         }
         states = fresh
+        for g in paramGroups {
+            g.slotCache = Array(repeating: nil, count: g.params.count)
+            g.settled = false
+        }
     }
 }

@@ -37,6 +37,10 @@ enum CheckExecutor {
             }
         } catch let e as CheckSkip {
             return .skip(e.description)
+        } catch let e as UnitRefused where e.status == STEPWISE_INVALID_ARGUMENT && SampleValues.madeUp(component) {
+            return .skip("with the values made up for its required keys, it refuses the validator's loop: \(e)")
+        } catch let e as UnitRefused {
+            return .fail(e.description)
         } catch let e as CheckFailure {
             return .fail(e.description)
         } catch {

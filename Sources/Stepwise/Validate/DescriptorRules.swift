@@ -7,7 +7,7 @@ import StepwiseABI
 enum DescriptorRules {
     static let knownHyperparamFlags: UInt32 = (1 << 11) - 1
     static let knownOptimizerFlags = UInt32(STEPWISE_OPT_NEEDS_CLOSURE | STEPWISE_OPT_SINGLE_GROUP | STEPWISE_OPT_REJECTS_NON_FINITE)
-    static let knownSchedulerFlags = UInt32(STEPWISE_SCHED_NEEDS_METRICS)
+    static let knownSchedulerFlags = UInt32(STEPWISE_SCHED_NEEDS_METRICS | STEPWISE_SCHED_ALSO_MOMENTUM)
     static let knownHookPoints: UInt64 = (1 << 10) - 1
     /// Keys the host consumes before a component sees its config.
     static let reservedKeys: [ComponentKind: Set<String>] = [

@@ -132,6 +132,14 @@ enum Lifecycle {
     }
 }
 
+/// A unit of a workload (tick, pre_step, post_step, hook event) returned an error.
+/// INVALID_ARGUMENT is the component refusing the loop with the values it was given,
+/// which is a skip when the validator made those values up.
+struct UnitRefused: Error, CustomStringConvertible {
+    let status: stepwise_status
+    let description: String
+}
+
 /// create refused values: a failure or, for values only the validator made up, a skip.
 struct CreateRefused: Error, CustomStringConvertible {
     let status: stepwise_status

@@ -145,7 +145,7 @@ final class HookDriver: Driver {
             }
         }
         guard status == STEPWISE_OK || status == STEPWISE_SKIPPED else {
-            throw CheckFailure("on_event at \(HookPoint(rawValue: e.point.rawValue).map { "\($0)" } ?? "?") (iteration \(e.iter)) failed (status \(status.rawValue)): \(message)")
+            throw UnitRefused(status: status, description: "on_event at \(HookPoint(rawValue: e.point.rawValue).map { "\($0)" } ?? "?") (iteration \(e.iter)) failed (status \(status.rawValue)): \(message)")
         }
         return status
     }

@@ -5,8 +5,9 @@ import StepwiseABI
 /// value for each required key), random values inside the declared ranges, and the bad
 /// values each declaration implies.
 enum SampleValues {
-    /// The component's defaults plus a plausible value for every required key. Throws a
-    /// skip when a required key cannot be made up (any-JSON values).
+    /// The component's defaults plus a plausible value for every required key, completed
+    /// when the component's own check refuses that (see `completions`). Throws a skip
+    /// when a required key cannot be made up (any-JSON values).
     static func config(_ c: Component) throws -> ConfigDict {
         var config = ConfigDict()
         config["type"] = .string(c.qualifiedName)
@@ -16,22 +17,58 @@ enum SampleValues {
             }
             config[h.name] = v
         }
-        return config
+        if (try? c.resolve(config)) != nil { return config }
+        return completions(of: config, for: c).first { (try? c.resolve($0.config)) != nil }?.config ?? config
+    }
+
+    /// Configs to try when a check refuses the defaults by a cross-key rule (MMCV's
+    /// "exactly one of min_lr and min_lr_ratio", "periods and restart_weights of equal
+    /// length"): each None default given a value, one at a time; then every vector given
+    /// a made-up one.
+    static func completions(of config: ConfigDict, for c: Component) -> [(config: ConfigDict, change: String)] {
+        var out: [(ConfigDict, String)] = []
+        for h in c.hyperparams where h.defaultValue == .null && config[h.name] == nil {
+            if let v = sample(h) {
+                var d = config
+                d[h.name] = v
+                out.append((d, "\(h.name) = \(ValueCodec.render(v))"))
+            }
+        }
+        let vectors = c.hyperparams.filter { $0.type == STEPWISE_TYPE_FLOAT_VECTOR || $0.type == STEPWISE_TYPE_INT_VECTOR }
+        guard !vectors.isEmpty else { return out }
+        // Vectors of one length (rules like "as many restart_weights as periods"), alone
+        // and with each None default given a value.
+        var d = config
+        for h in vectors { d[h.name] = sample(h) }
+        let change = vectors.map { "\($0.name) = \(ValueCodec.render(d[$0.name] ?? .null))" }.joined(separator: ", ")
+        return out + [(d, change)] + out.map { single in
+            var both = single.0
+            for h in vectors { both[h.name] = d[h.name] }
+            return (both, single.1 + ", " + change)
+        }
     }
 
     /// Whether `config` holds values the validator made up (so a refusal is a skip).
     static func madeUp(_ c: Component) -> Bool { c.hyperparams.contains { $0.isRequired } }
 
+    /// Sizes of the loops the drivers run: counts named like totals cover them.
+    static let loopIterations = 12, itersPerEpoch = 4
+
     static func sample(_ h: HyperparamInfo) -> ConfigValue? {
         switch h.type {
         case STEPWISE_TYPE_FLOAT:
-            if let lo = h.min, let hi = h.max { return .float((lo + hi) / 2) }
-            if let lo = h.min { return .float(lo + 1) }
-            if let hi = h.max { return .float(hi - 1) }
-            return .float(1)
+            // A "min_" below its "max_" partner, whatever the range.
+            let small = h.name.contains("min")
+            if let lo = h.min, let hi = h.max { return .float(small ? lo + (hi - lo) / 10 : (lo + hi) / 2) }
+            if let lo = h.min { return .float(lo + (small ? 0.01 : 1)) }
+            if let hi = h.max { return .float(hi - (small ? 1 : 0.01)) }
+            return .float(small ? 0.01 : 1)
         case STEPWISE_TYPE_INT:
             let (lo, hi) = intRange(h)
-            return .int(min(max(2, lo), hi))
+            // Lengths of a whole run must cover the validator's loop; per-epoch counts match it.
+            let wanted: Int64 = h.name.contains("total") || h.name.hasPrefix("max_") ? Int64(2 * loopIterations)
+                : h.name.contains("per_epoch") ? Int64(itersPerEpoch) : 2
+            return .int(min(max(wanted, lo), hi))
         case STEPWISE_TYPE_BOOL:
             return .bool(false)
         case STEPWISE_TYPE_STRING:
@@ -48,7 +85,13 @@ enum SampleValues {
         case STEPWISE_TYPE_INT_VECTOR:
             let n = h.vectorLength > 0 ? h.vectorLength : 2
             let (lo, hi) = intRange(h)
-            return .list((1...n).map { .int(min(hi, max(lo, 2 * Int64($0)))) })
+            // Milestones end past the loop, so a list "as long as the last milestone" covers it.
+            let step = h.name.hasPrefix("milestone") ? Int64(2 * loopIterations / n) : 2
+            return .list((1...n).map { .int(min(hi, max(lo, step * Int64($0)))) })
+        case STEPWISE_TYPE_JSON where !h.has(STEPWISE_HP_SCHEDULERS):
+            // Any JSON: a number is the commonest form (MMCV's `step`); a component
+            // that wants another refuses it, and the checks say so.
+            return .int(2)
         default:
             return nil
         }

@@ -53,6 +53,9 @@ final class SchedulerDriver: Driver {
     let state: StateFunctions
     let base: [Double]
     var current: [Double]
+    /// The momentum a STEPWISE_SCHED_ALSO_MOMENTUM scheduler also drives (CyclicLR).
+    var momentum: [Double]
+    let alsoMomentum: Bool
     /// Metric names a monitoring scheduler may watch, with deterministic values.
     let metricNames: [UnsafeMutablePointer<CChar>]
 
@@ -73,8 +76,13 @@ final class SchedulerDriver: Driver {
         values = resolved
         base = api.pointee.target == STEPWISE_TARGET_MOMENTUM ? [0.9, 0.85] : [0.1, 0.05]
         current = base
+        momentum = [0.9, 0.85]
+        alsoMomentum = api.pointee.flags & UInt32(STEPWISE_SCHED_ALSO_MOMENTUM) != 0
         var names = ["loss", "acc", "accuracy", "top1", "mAP", "val_loss"]
         if let monitor = resolved["monitor"]?.string, !names.contains(monitor) { names.append(monitor) }
+        // A metric-driven scheduler told no name watches the loop's only metric, as
+        // torch's `scheduler.step(val_loss)`.
+        if api.pointee.flags & UInt32(STEPWISE_SCHED_NEEDS_METRICS) != 0 && resolved["monitor"]?.string == nil { names = ["loss"] }
         metricNames = names.map { strdup($0) }
         var setup = Self.defaultSetup
         instance = try withUnsafePointer(to: &setup) { try Lifecycle.create(component, resolved, schedulerSetup: $0) }
@@ -98,6 +106,7 @@ final class SchedulerDriver: Driver {
             var list = (0..<buffer.count).map { k in buffer.baseAddress.map { UnsafePointer($0 + k) } }
             return base.withUnsafeBufferPointer { basePointer in
                 current.withUnsafeMutableBufferPointer { valuesPointer in
+                  momentum.withUnsafeMutableBufferPointer { momentumPointer in
                     list.withUnsafeMutableBufferPointer { metricList in
                         var tick = stepwise_schedule_tick()
                         tick.struct_size = MemoryLayout<stepwise_schedule_tick>.size
@@ -109,6 +118,7 @@ final class SchedulerDriver: Driver {
                         tick.group_count = UInt32(Self.groups)
                         tick.base_values = basePointer.baseAddress
                         tick.values = valuesPointer.baseAddress
+                        tick.momentum_values = alsoMomentum ? momentumPointer.baseAddress : nil
                         if e.kind == STEPWISE_TICK_AFTER_VAL {
                             tick.metric_count = UInt32(metricList.count)
                             tick.metrics = UnsafePointer(metricList.baseAddress)
@@ -117,17 +127,18 @@ final class SchedulerDriver: Driver {
                         let status = tickFn(instance, &tick, &error)
                         return (status, takeMessage(error))
                     }
+                  }
                 }
             }
         }
         guard status == STEPWISE_OK || status == STEPWISE_SKIPPED else {
-            throw CheckFailure("tick \(Self.name(e.kind)) at epoch \(e.epoch), iteration \(e.iter) failed (status \(status.rawValue)): \(message)")
+            throw UnitRefused(status: status, description: "tick \(Self.name(e.kind)) at epoch \(e.epoch), iteration \(e.iter) failed (status \(status.rawValue)): \(message)")
         }
         if fingerprint(values.raw) != before { throw CheckFailure("tick wrote into the hyperparameter values it was lent") }
-        if let bad = current.first(where: { !$0.isFinite }) {
+        if let bad = (current + momentum).first(where: { !$0.isFinite }) {
             throw CheckFailure("tick \(Self.name(e.kind)) at iteration \(e.iter) set a non-finite value \(bad)")
         }
-        return current.map(\.bits64)
+        return (current + momentum).map(\.bits64)
     }
 
     static func name(_ k: stepwise_schedule_event) -> String {
@@ -135,13 +146,14 @@ final class SchedulerDriver: Driver {
     }
 
     func checkpointBytes(writeChunk: Int) throws -> [UInt8] {
-        try saveStream(writeChunk: writeChunk) + current.flatMap { withUnsafeBytes(of: $0.bitPattern, Array.init) }
+        try saveStream(writeChunk: writeChunk) + (current + momentum).flatMap { withUnsafeBytes(of: $0.bitPattern, Array.init) }
     }
 
     func resume(from other: Driver, at unit: Int, readChunk: Int, writeChunk: Int) throws {
         guard let other = other as? SchedulerDriver else { throw CheckFailure("internal: resuming across kinds") }
         // The optimizer's values are restored by the host with the optimizer's state.
         current = other.current
+        momentum = other.momentum
         guard streamsState else { return }
         let saved = try other.saveStream(writeChunk: writeChunk)
         let load = loadStream(saved, readChunk: readChunk)

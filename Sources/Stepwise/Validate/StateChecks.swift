@@ -53,19 +53,24 @@ enum StateChecks {
 
     /// Empty, truncated, trailing-garbage and endless input must be refused with
     /// STEPWISE_BAD_STATE and leave the instance as it was; random garbage and mutations
-    /// may be accepted (a format without a header cannot tell) but must not crash.
+    /// may be accepted (a format without a header cannot tell) but must not crash. The bad
+    /// states derive from another instance's, further on, so that a loader which applies
+    /// part of a state before refusing the rest shows.
     static func stateInvalid(_ ctx: CheckContext) throws -> CheckOutcome {
-        let a = try ctx.driver(.stateInvalid)
-        guard a.streamsState else { return .skip("no save_state / load_state: nothing is streamed") }
-        _ = try runToCheckpoint(a)
-        let valid = try a.saveStream(writeChunk: .max)
+        let donor = try ctx.driver(.stateInvalid, workDir: ctx.workDir + "/donor")
+        guard donor.streamsState else { return .skip("no save_state / load_state: nothing is streamed") }
+        _ = try runToCheckpoint(donor)
+        let valid = try donor.saveStream(writeChunk: .max)
+        let a = try ctx.driver(.stateInvalid, workDir: ctx.workDir + "/target")
+        _ = try a.run(0..<max(1, a.resumePoint / 2))
+        let mine = try a.saveStream(writeChunk: .max)
         var rng = SeededRandom(seed: ctx.seed(.stateInvalid))
         var refusals = 0, tried = 0
 
         func chunk(_ n: Int) -> Int { [Int.max, 1, 7, 64][n % 4] }
         func unchanged(_ label: String) throws {
-            guard try a.saveStream(writeChunk: .max) == valid else {
-                throw CheckFailure("refusing \(label) changed the instance's state (a refused load must change nothing)")
+            guard try a.saveStream(writeChunk: .max) == mine else {
+                throw CheckFailure("refusing \(label) changed the instance's state (a refused load must change nothing: read everything, check it, then apply)")
             }
         }
         func mustRefuse(_ bytes: [UInt8], _ label: String) throws {
@@ -84,8 +89,8 @@ enum StateChecks {
             let r = a.loadStream(bytes, readChunk: chunk(tried))
             if r.accepted {
                 _ = try a.saveStream(writeChunk: .max)
-                let back = a.loadStream(valid, readChunk: .max)
-                guard back.accepted else { throw CheckFailure("after accepting \(label), load_state refuses the valid state: \(back.message)") }
+                let back = a.loadStream(mine, readChunk: .max)
+                guard back.accepted else { throw CheckFailure("after accepting \(label), load_state refuses a valid state: \(back.message)") }
             } else {
                 guard r.status == STEPWISE_BAD_STATE else {
                     throw CheckFailure("load_state refused \(label) with status \(r.status.rawValue); the ABI asks for STEPWISE_BAD_STATE (\(STEPWISE_BAD_STATE.rawValue))")

@@ -126,7 +126,7 @@ final class WrapperDriver: Driver {
             let status = lent.withGradSet { preStep(instance, $0, &info, &error) }
             let message = takeMessage(error)
             guard status == STEPWISE_OK || status == STEPWISE_SKIPPED else {
-                throw CheckFailure("pre_step at iteration \(i) failed (status \(status.rawValue)): \(message)")
+                throw UnitRefused(status: status, description: "pre_step at iteration \(i) failed (status \(status.rawValue)): \(message)")
             }
             if zip(params, data).contains(where: { p, before in !zip(p.data, before).allSatisfy { $0.bitPattern == $1.bitPattern } }) {
                 throw CheckFailure("pre_step at iteration \(i) changed parameter data (only gradients may change)")
@@ -145,7 +145,7 @@ final class WrapperDriver: Driver {
                 let status = post(instance, stepped, &error)
                 let message = takeMessage(error)
                 guard status == STEPWISE_OK || status == STEPWISE_SKIPPED else {
-                    throw CheckFailure("post_step at iteration \(i) failed (status \(status.rawValue)): \(message)")
+                    throw UnitRefused(status: status, description: "post_step at iteration \(i) failed (status \(status.rawValue)): \(message)")
                 }
             }
             for p in params { p.zeroGrad() }

@@ -234,17 +234,24 @@ static stepwise_status opt_load(void *instance, const stepwise_istream *s, stepw
             free(history);
             return fail(t->host, e, STEPWISE_BAD_STATE, "Toy: state is truncated");
         }
+    if (!at_end(s)) {
+        free(history);
+        return fail(t->host, e, STEPWISE_BAD_STATE, "Toy: state has trailing bytes");
+    }
     STEPS(t) = steps;
     t->history_len = n < HISTORY ? n : HISTORY;
     memcpy(t->history, history, t->history_len * sizeof(double));
     free(history);
-    return at_end(s) ? STEPWISE_OK : fail(t->host, e, STEPWISE_BAD_STATE, "Toy: state has trailing bytes");
+    return STEPWISE_OK;
 #else
     double history[HISTORY];
     if (!read_all(s, header, sizeof header) || header[0] != 0x4f594f54u || header[1] != 1)
         return fail(t->host, e, STEPWISE_BAD_STATE, "Toy: not a Toy state of version 1");
     if (!read_all(s, &steps, sizeof steps) || !read_all(s, &n, sizeof n))
         return fail(t->host, e, STEPWISE_BAD_STATE, "Toy: state is truncated");
+#ifdef FAULT_PARTIAL_LOAD
+    STEPS(t) = steps; // applied before the rest is checked
+#endif
     if (n > HISTORY) return fail(t->host, e, STEPWISE_BAD_STATE, "Toy: history longer than 4 entries");
     if (!read_all(s, history, n * sizeof(double))) return fail(t->host, e, STEPWISE_BAD_STATE, "Toy: state is truncated");
     if (!at_end(s)) return fail(t->host, e, STEPWISE_BAD_STATE, "Toy: state has trailing bytes");
