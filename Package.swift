@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "StepwiseKit", targets: ["StepwiseKit"]),
         .library(name: "StepwisePluginOptimizers", type: .dynamic, targets: ["StepwiseOptimizers"]),
         .library(name: "StepwisePluginSchedulers", type: .dynamic, targets: ["StepwiseSchedulers"]),
+        .library(name: "StepwisePluginWrappers", type: .dynamic, targets: ["StepwiseWrappers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -68,6 +69,7 @@ let package = Package(
 
         plugin("StepwiseOptimizers", folder: "Optimizers", extra: ["StepwiseKernels"]),
         plugin("StepwiseSchedulers", folder: "Schedulers"),
+        plugin("StepwiseWrappers", folder: "Wrappers"),
 
         // Tests load the plugins with dlopen from the build folder; no test target depends
         // on a plugin target.
