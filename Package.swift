@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "StepwisePluginOptimizers", type: .dynamic, targets: ["StepwiseOptimizers"]),
         .library(name: "StepwisePluginSchedulers", type: .dynamic, targets: ["StepwiseSchedulers"]),
         .library(name: "StepwisePluginWrappers", type: .dynamic, targets: ["StepwiseWrappers"]),
+        .library(name: "StepwisePluginHooks", type: .dynamic, targets: ["StepwiseHooks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -70,6 +71,7 @@ let package = Package(
         plugin("StepwiseOptimizers", folder: "Optimizers", extra: ["StepwiseKernels"]),
         plugin("StepwiseSchedulers", folder: "Schedulers"),
         plugin("StepwiseWrappers", folder: "Wrappers"),
+        plugin("StepwiseHooks", folder: "Hooks"),
 
         // Tests load the plugins with dlopen from the build folder; no test target depends
         // on a plugin target.

@@ -25,6 +25,14 @@ public struct StateWriter {
         try scalar(UInt64(vs.count))
         for v in vs { try double(v) }
     }
+    public func string(_ s: String) throws(PluginError) {
+        let utf8 = Array(s.utf8)
+        try scalar(UInt64(utf8.count))
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: utf8.count, alignment: 1)
+        defer { buffer.deallocate() }
+        buffer.copyBytes(from: utf8)
+        try bytes(UnsafeRawBufferPointer(buffer))
+    }
     public func floats(_ vs: UnsafeBufferPointer<Float>) throws(PluginError) {
         try scalar(UInt64(vs.count))
         for v in vs { try float(v) }
@@ -66,6 +74,13 @@ public struct StateReader {
         out.reserveCapacity(n)
         for _ in 0..<n { out.append(try double()) }
         return out
+    }
+    public func string(limit: Int) throws(PluginError) -> String {
+        let n = try count(limit: limit)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: n, alignment: 1)
+        defer { buffer.deallocate() }
+        try bytes(buffer)
+        return String(decoding: buffer, as: UTF8.self)
     }
     /// Fails unless the stream is exhausted: trailing bytes mean the state is not ours.
     public func expectEnd() throws(PluginError) {

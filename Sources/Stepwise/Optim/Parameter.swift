@@ -11,6 +11,8 @@ public final class Parameter: @unchecked Sendable {
     public let grad: UnsafeMutableBufferPointer<Float>
     /// False when the parameter has no gradient this step (torch: `p.grad is None`).
     public var hasGrad = false
+    /// Keeps borrowed storage alive; nil when this parameter owns its buffers.
+    private let owner: AnyObject?
 
     public var count: Int { data.count }
 
@@ -22,13 +24,28 @@ public final class Parameter: @unchecked Sendable {
         self.tag = tag
         data = alignedFloats(n)
         grad = alignedFloats(n)
+        owner = nil
         if let values {
             precondition(values.count == n, "parameter \(name): \(values.count) values for shape \(shape)")
             _ = data.initialize(from: values)
         }
     }
 
+    /// A parameter over storage someone else owns (a model's weight and gradient
+    /// tensors), stepped in place. `owner` is kept alive as long as the parameter.
+    public init(name: String, shape: [Int], tag: stepwise_param_tag = STEPWISE_PARAM_WEIGHT,
+                data: UnsafeMutablePointer<Float>, grad: UnsafeMutablePointer<Float>, owner: AnyObject) {
+        self.name = name
+        self.shape = shape
+        self.tag = tag
+        let n = shape.reduce(1, *)
+        self.data = UnsafeMutableBufferPointer(start: data, count: n)
+        self.grad = UnsafeMutableBufferPointer(start: grad, count: n)
+        self.owner = owner
+    }
+
     deinit {
+        guard owner == nil else { return }
         free(data.baseAddress)
         free(grad.baseAddress)
     }
