@@ -154,7 +154,7 @@ final class WrapperAmpTests: XCTestCase {
                                .leastNonzeroMagnitude, .greatestFiniteMagnitude]
         var rng = Rng(state: 1)
         for _ in 0..<200_000 {
-            let bits = UInt32(rng.next() * 0x7FFF_FFFF) | (rng.next() < 0.5 ? 0x8000_0000 : 0)
+            let bits = UInt32(Double(rng.next()) * 0x7FFF_FFFF) | (rng.next() < 0.5 ? 0x8000_0000 : 0)
             let x = Float(bitPattern: bits)
             if abs(x) < 1e6 && abs(x) > 1e-9 { values.append(x) }
         }
@@ -167,7 +167,7 @@ final class WrapperAmpTests: XCTestCase {
     func testBFloat16RoundsToNearestEven() {
         var rng = Rng(state: 3)
         for _ in 0..<200_000 {
-            let x = Float(bitPattern: UInt32(rng.next() * 0x7F7F_FFFF))
+            let x = Float(bitPattern: UInt32(Double(rng.next()) * 0x7F7F_FFFF))
             let r = HalfPrecision.round(x, to: .bfloat16)
             XCTAssertEqual(r.bitPattern & 0xFFFF, 0, "\(x) rounds to a bfloat16")
             // The two bfloat16 neighbours of x, and the nearer (ties: even mantissa).

@@ -323,4 +323,36 @@ final class WrapperTests: XCTestCase {
         XCTAssertEqual(cumulative["accumulative_counts"], .int(4))
         XCTAssertThrowsError(try OptimWrapperConfig.fromMMCV(optimizer: optimizer, optimizerConfig: try WrapperFixtures.config("{type: EMAHook}")))
     }
+
+    // MARK: Building either form
+
+    func testAnyOptimWrapperBuildsOneOrNamedWrappersAndRoundTrips() throws {
+        let single = try AnyOptimWrapper.build(registry: registry, config: try WrapperFixtures.config(
+            "{optimizer: {type: SGD, lr: 0.1}, accumulative_counts: 2}"), params: WrapperFixtures.params())
+        XCTAssertEqual(single.wrappers.map(\.name), [nil])
+        try single.initializeCountStatus(maxCounts: 3)
+        if case .single(let w) = single { XCTAssertEqual(w.maxCounts, 3) } else { XCTFail("expected one wrapper") }
+        let state = try single.stateDict()
+        XCTAssertEqual(Array(state.keys), [""])
+        try single.loadStateDict(state)
+        XCTAssertThrowsError(try single.loadStateDict(["generator": state[""]!]))
+
+        let gan = [Parameter(name: "g.w", shape: [2]), Parameter(name: "d.w", shape: [2])]
+        let named = try AnyOptimWrapper.build(registry: registry, config: try WrapperFixtures.config(
+            "{g: {optimizer: {type: SGD, lr: 0.1}}, d: {type: AmpOptimWrapper, optimizer: {type: SGD, lr: 0.2}}}"), params: gan)
+        XCTAssertEqual(named.wrappers.map(\.name), ["g", "d"])
+        XCTAssertEqual(named.getLR(), ["g.lr": [0.1], "d.lr": [0.2]])
+        try named.loadStateDict(try named.stateDict())
+    }
+
+    func testClosuresReachTheOptimizerButNotALossScaler() throws {
+        let (w, params) = try wrapper("{optimizer: {type: SGD, lr: 0.5}}")
+        var calls = 0
+        params[0].setGrad([1, 1, 1, 1, 1, 1])
+        try w.step { calls += 1; return 0 }
+        XCTAssertEqual(params[0].data[0], 0, "0.5 - 0.5 * 1")
+        let (amp, _) = try wrapper("{type: AmpOptimWrapper, optimizer: {type: SGD}}")
+        XCTAssertThrowsError(try amp.step { 0 }) { XCTAssertTrue("\($0)".contains("closure use is not supported"), "\($0)") }
+        _ = calls
+    }
 }

@@ -125,16 +125,18 @@ public final class OptimWrapper: @unchecked Sendable {
     public func scaleLoss(_ loss: Double) -> Double { loss * lossFactor / lossScale }
 
     /// MMEngine's `update_params`: backward with the wrapper's factor, then, at the end
-    /// of an accumulation window, `step()` and `zeroGrad()`.
+    /// of an accumulation window, `step()` and `zeroGrad()`. `stepClosure` goes to the
+    /// optimizer's step (closure optimizers such as LBFGS; MMEngine's `step_kwargs`).
     @discardableResult
-    public func updateParams(loss: Double, backward: (Double) throws -> Void) throws -> UpdateReport {
+    public func updateParams(loss: Double, stepClosure: (() throws -> Double)? = nil,
+                             backward: (Double) throws -> Void) throws -> UpdateReport {
         let factor = lossFactor
         if !loss.isFinite { noteNonFiniteLoss(loss) }
         try backward(factor)
         innerCount += 1
         var report = UpdateReport(loss: loss, lossFactor: factor, step: nil)
         if shouldUpdate() {
-            report.step = try step()
+            report.step = try step(closure: stepClosure)
             zeroGrad()
         }
         return report
@@ -162,15 +164,20 @@ public final class OptimWrapper: @unchecked Sendable {
 
     /// MMEngine's `step`: the wrapper prepares the gradients (unscale, check, clip), the
     /// optimizer steps unless the wrapper skips, then the wrapper updates (loss scale).
+    /// `closure` re-evaluates the loss for closure optimizers; a loss scaler refuses it,
+    /// as torch's GradScaler does.
     @discardableResult
-    public func step() throws -> WrapperStepReport {
+    public func step(closure: (() throws -> Double)? = nil) throws -> WrapperStepReport {
+        if closure != nil && component.hyperparam(named: "loss_scale") != nil {
+            throw StepwiseError.usage("\(component.typeName): closure use is not supported with a loss scaler (torch's GradScaler refuses it too); use an OptimWrapper for closure optimizers such as LBFGS")
+        }
         for group in optimizer.paramGroups { group.exposeGradients() }
         let pre = try wrapper.preStep(groups: optimizer.paramGroups)
         let skipLoss = windowLossNonFinite && nonFinitePolicy == "skip"
         let runStep = pre.step && !skipLoss
         if runStep {
             centralizeGradients()
-            try optimizer.step()
+            try optimizer.step(closure: closure)
             precision.invalidate()
         }
         try wrapper.postStep(stepped: runStep)
