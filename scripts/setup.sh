@@ -11,3 +11,8 @@ if [ ${#need[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# The checkpoint interop test reads our files with the Python safetensors library.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import safetensors, numpy" >/dev/null 2>&1; then
+    echo "stepwise setup: installing Python safetensors and numpy"
+    python3 -m pip install --quiet safetensors numpy || echo "stepwise setup: pip install failed; interop tests will be skipped"
+fi
