@@ -129,6 +129,22 @@ final class WrapperTests: XCTestCase {
         }
     }
 
+    func testClipNormOfLargeTensorsMatchesADoubleReference() throws {
+        // Large enough for the blocked and the multi-threaded reduction paths.
+        let sizes = [5_003, 300_017]
+        let params = sizes.enumerated().map { Parameter(name: "p\($0.offset)", shape: [$0.element]) }
+        let grads = sizes.enumerated().map { k, n in (0..<n).map { Float(sin(Double($0 * (k + 3)))) * 0.01 } }
+        for (normType, text) in [(2.0, "2"), (1.0, "1"), (.infinity, "inf")] {
+            let w = try OptimWrapper(registry: registry, config: try WrapperFixtures.config(
+                "{optimizer: {type: SGD, lr: 0.0}, clip_grad: {max_norm: 0.5, norm_type: '\(text)'}}"), params: params)
+            let report = try w.updateParams(loss: 0) { f in
+                for (p, g) in zip(params, grads) { g.withUnsafeBufferPointer { p.accumulateGrad($0, factor: Float(f)) } }
+            }
+            let want = Double(Self.referenceNorm(grads, normType))
+            XCTAssertEqual(try XCTUnwrap(report.step?.gradNorm), want, accuracy: want * 2e-6, "norm_type \(text)")
+        }
+    }
+
     func testClipByValueClampsAndKeepsNaN() throws {
         let (w, params) = try wrapper("{optimizer: {type: SGD, lr: 1.0}, nonfinite: ignore, clip_grad: {type: value, clip_value: 0.5}}")
         let before = WrapperFixtures.values(params)
