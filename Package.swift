@@ -53,7 +53,8 @@ let package = Package(
         // The host library: loader, registries, configs, builders, runner, checkpoints.
         .target(
             name: "Stepwise",
-            dependencies: ["StepwiseABI", .product(name: "Yams", package: "Yams")],
+            // StepwiseKernels: `stepwise bench` probes bandwidth with the kernels' own code generation.
+            dependencies: ["StepwiseABI", "StepwiseKernels", .product(name: "Yams", package: "Yams")],
             path: "Sources/Stepwise"
         ),
         // Example model code (dense layers over OpenBLAS) used by the GAN example.

@@ -1,25 +1,30 @@
 #include "StepwiseKernels.h"
 #include "vector.h"
 
+void sk_sgd_prepare(double lr, double momentum, double dampening, double weight_decay,
+                    bool nesterov, bool maximize, sk_sgd_args *out) {
+    *out = (sk_sgd_args){
+        .sign = maximize ? -1.0f : 1.0f, .weight_decay = (float)weight_decay,
+        .momentum = (float)momentum, .keep = (float)(1.0 - dampening), .neg_lr = (float)(-lr),
+        .nesterov = nesterov, .first_step = false,
+    };
+}
+
 SK_MULTIVERSION
 void sk_sgd(float *restrict p, const float *restrict g, float *restrict buf, int64_t n,
             const sk_sgd_args *a) {
-    const float lr = a->lr, mom = a->momentum, damp = 1.0f - a->dampening, wd = a->weight_decay;
-    const float sign = a->maximize ? -1.0f : 1.0f;
-    if (mom == 0.0f) {
-        for (int64_t i = 0; i < n; i++) {
-            float d = sign * g[i];
-            if (wd != 0.0f) d = d + wd * p[i];
-            p[i] = p[i] + (-lr) * d;
-        }
+    const float sign = a->sign, wd = a->weight_decay, mom = a->momentum, keep = a->keep;
+    const float neg_lr = a->neg_lr;
+    if (mom == 0.0f || buf == 0) {
+        for (int64_t i = 0; i < n; i++) p[i] = p[i] + neg_lr * sk_grad(g[i], p[i], sign, wd);
         return;
     }
+    const bool first = a->first_step, nesterov = a->nesterov;
     for (int64_t i = 0; i < n; i++) {
-        float d = sign * g[i];
-        if (wd != 0.0f) d = d + wd * p[i];
-        float b = a->first_step ? d : buf[i] * mom + damp * d;
+        float d = sk_grad(g[i], p[i], sign, wd);
+        float b = first ? d : buf[i] * mom + keep * d;
         buf[i] = b;
-        float u = a->nesterov ? d + mom * b : b;
-        p[i] = p[i] + (-lr) * u;
+        float u = nesterov ? d + mom * b : b;
+        p[i] = p[i] + neg_lr * u;
     }
 }

@@ -11,11 +11,19 @@ public final class ParamGroup: @unchecked Sendable {
     let cParams: UnsafeMutablePointer<stepwise_param>
     let cParamPointers: UnsafeMutablePointer<UnsafePointer<stepwise_param>?>
     let cGroup: UnsafeMutablePointer<stepwise_group>
+    /// Each parameter's state, aligned with `params`, so a step looks nothing up by name
+    /// (1000 small tensors would otherwise spend more time hashing names than stepping).
+    var slotCache: [SlotStorage?]
+    /// Whether the last `prepare` saw a parameter whose state is still fresh.
+    var hasFresh = true
+    /// Every parameter has state and none is fresh: `prepare` only updates gradients.
+    var settled = false
 
     init(index: Int, params: [Parameter], values: ResolvedValues) {
         self.index = index
         self.params = params
         self.values = values
+        slotCache = Array(repeating: nil, count: params.count)
         let n = max(params.count, 1)
         cParams = .allocate(capacity: n)
         cParamPointers = .allocate(capacity: n)
@@ -168,7 +176,10 @@ public final class Optimizer: @unchecked Sendable {
             }
             if status == STEPWISE_OK {
                 result.stepped = true
-                for p in group.params where p.hasGrad || closure != nil { states[p.name]?.fresh = false }
+                if group.hasFresh {
+                    let cache = group.slotCache
+                    for (i, p) in group.params.enumerated() where p.hasGrad || closure != nil { cache[i]?.fresh = false }
+                }
             }
             if info.has_loss && result.loss == nil { result.loss = info.loss }
         }
@@ -186,17 +197,47 @@ public final class Optimizer: @unchecked Sendable {
     /// Points the group's C params at this step's gradients and state, allocating the
     /// state of parameters stepped for the first time.
     private func prepare(_ group: ParamGroup, closure: Bool) throws {
-        for (i, p) in group.params.enumerated() {
+        let params = group.params
+        // Steady state (every parameter has settled state): only the gradients can change.
+        // Reading through the buffer borrows each parameter instead of retaining it.
+        if group.settled && !closure {
+            params.withUnsafeBufferPointer { ps in
+                for i in ps.indices { group.cParams[i].grad = ps[i].hasGrad ? ps[i].grad.baseAddress : nil }
+            }
+            return
+        }
+        // Locals, so the loop neither re-checks exclusive access to the group's properties
+        // nor copies the cache unless a parameter gets its state now.
+        var cache = group.slotCache
+        var added = false, fresh = false
+        for i in params.indices {
+            let p = params[i]
             let active = p.hasGrad || closure
             if closure && !p.hasGrad { p.zeroGrad(); p.hasGrad = true }
-            if active && states[p.name] == nil {
-                states[p.name] = try SlotStorage(api: api, instance: instance, param: group.cParams + i, count: p.count)
+            var state = cache[i]
+            if state == nil {
+                state = states[p.name]
+                if active && state == nil {
+                    state = try SlotStorage(api: api, instance: instance, param: group.cParams + i, count: p.count)
+                    states[p.name] = state
+                }
+                cache[i] = state
+                added = true
             }
-            let state = states[p.name]
-            group.cParams[i].grad = active ? p.grad.baseAddress : nil
-            group.cParams[i].slots = state.map { UnsafePointer($0.pointers) } ?? SlotStorage.none
-            group.cParams[i].flags = (state?.fresh ?? true) ? UInt32(STEPWISE_PARAM_STATE_FRESH) : 0
+            let c = group.cParams + i
+            c.pointee.grad = active ? p.grad.baseAddress : nil
+            if let state {
+                c.pointee.slots = UnsafePointer(state.pointers)
+                c.pointee.flags = state.fresh ? UInt32(STEPWISE_PARAM_STATE_FRESH) : 0
+                fresh = fresh || state.fresh
+            } else {
+                c.pointee.slots = SlotStorage.none
+                c.pointee.flags = UInt32(STEPWISE_PARAM_STATE_FRESH)
+            }
         }
+        if added { group.slotCache = cache }
+        group.hasFresh = fresh
+        group.settled = !fresh && !cache.contains { $0 == nil }
     }
 }
 

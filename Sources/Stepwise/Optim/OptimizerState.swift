@@ -123,5 +123,9 @@ extension Optimizer {
             }
         }
         states = fresh
+        for g in paramGroups {
+            g.slotCache = Array(repeating: nil, count: g.params.count)
+            g.settled = false
+        }
     }
 }
