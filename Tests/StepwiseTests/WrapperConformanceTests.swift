@@ -4,40 +4,45 @@ import XCTest
 @testable import Stepwise
 
 /// Every golden case in conformance/wrappers/ (MMEngine 0.10.7 OptimWrapper and
-/// AmpOptimWrapper runs) through the bundled wrapper plugin.
+/// AmpOptimWrapper runs) through the conformance runner and the bundled wrapper plugin.
 final class WrapperConformanceTests: XCTestCase {
-    static let registry = PluginRegistry.load(.init(includeEnvironment: false))
-
-    static var goldenFolder: URL {
+    static var goldenFolder: String {
         if let dir = ProcessInfo.processInfo.environment["STEPWISE_CONFORMANCE"] {
-            return URL(fileURLWithPath: dir).appendingPathComponent("wrappers")
+            return URL(fileURLWithPath: dir).appendingPathComponent("wrappers").path
         }
         return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("shared/conformance/wrappers")
+            .appendingPathComponent("shared/conformance/wrappers").path
     }
 
-    func testEveryGoldenWrapperCase() throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: Self.goldenFolder.path)
-            .filter { $0.hasSuffix(".json") }.sorted()
-        XCTAssertGreaterThanOrEqual(files.count, 16, "golden wrapper cases missing in \(Self.goldenFolder.path)")
-        var unavailable: [String] = []
-        var ran = 0
-        for file in files {
-            let c = try WrapperConformance.load(Self.goldenFolder.appendingPathComponent(file).path)
-            XCTAssertEqual(c["kind"]?.string, WrapperConformance.kind, file)
-            let optimizer = c["optim_wrapper"]?.dict?["optimizer"]?.dict?["type"]?.string ?? "?"
-            if (try? Self.registry.component(.optimizer, type: optimizer)) == nil {
-                unavailable.append("\(file) (\(optimizer))")
-                continue
-            }
-            let failures = try WrapperConformance.run(c, registry: Self.registry)
-            XCTAssertTrue(failures.isEmpty, "\(file):\n" + failures.prefix(8).joined(separator: "\n"))
-            ran += 1
+    func testEveryGoldenWrapperCasePasses() throws {
+        let runner = ConformanceRunner(registry: WrapperFixtures.registry)
+        XCTAssertNotNil(runner.kinds["optim_wrapper"], "the optim_wrapper kind is registered with the runner")
+        let results = try runner.run(paths: [Self.goldenFolder])
+        XCTAssertGreaterThanOrEqual(results.count, 16, "golden wrapper cases missing in \(Self.goldenFolder)")
+        for r in results {
+            XCTAssertTrue(r.passed, r.line)
         }
-        XCTAssertGreaterThan(ran, 0)
-        if !unavailable.isEmpty {
-            throw XCTSkip("\(ran) cases passed; optimizers not registered yet for: \(unavailable.joined(separator: ", "))")
+    }
+
+    /// The comparison is not vacuous: a wrong learning rate, a missing overflow skip and a
+    /// wrong loss scale each fail the case they touch.
+    func testAWrongWrapperFailsItsCase() throws {
+        let runner = ConformanceRunner(registry: WrapperFixtures.registry, kinds: [WrapperConformance()])
+        let original = try ConformanceCase.load(URL(fileURLWithPath: Self.goldenFolder).appendingPathComponent("amp_dynamic_default_overflow.json").path)
+        XCTAssertTrue(runner.run(original).passed)
+        let edits: [(String, String, String)] = [
+            ("\"lr\":0.05", "\"lr\":0.06", "params"),
+            ("\"loss_scale\":\"dynamic\"", "\"loss_scale\":{\"init_scale\":65536.0,\"backoff_factor\":0.25}", "loss_scale"),
+            ("\"type\":\"AmpOptimWrapper\"", "\"type\":\"OptimWrapper\",\"nonfinite\":\"ignore\"", ""),
+        ]
+        let text = original.json.render()
+        for (from, to, field) in edits {
+            XCTAssertTrue(text.contains(from), from)
+            let edited = try ConformanceCase(path: original.path, json: JSONValue.parse(text.replacingOccurrences(of: from, with: to)))
+            let result = runner.run(edited)
+            XCTAssertFalse(result.passed, "\(to) should fail")
+            if !field.isEmpty { XCTAssertTrue(result.message?.contains(field) ?? false, result.line) }
         }
     }
 }

@@ -1,83 +1,76 @@
 import Foundation
 
-/// Runs conformance cases of kind "optim_wrapper" (conformance/FORMAT.md): an optimizer
-/// inside an OptimWrapper / AmpOptimWrapper, fed per-iteration gradients of the unscaled
-/// loss `sum(param * g)`, checked after every iteration for the parameters, whether the
-/// optimizer stepped, the loss scale and the clipping norm.
-public enum WrapperConformance {
-    public static let kind = "optim_wrapper"
+/// Cases of kind "optim_wrapper" (conformance/FORMAT.md): an optimizer inside an
+/// OptimWrapper / AmpOptimWrapper, fed per-iteration gradients of the unscaled loss
+/// `sum(param * g)`. Computes, per iteration, the parameters, whether the optimizer
+/// stepped, the loss scale after the iteration (AMP) and the clipping norm (when the
+/// wrapper clipped by norm and the norm was finite).
+public struct WrapperConformance: ConformanceKind {
+    public let kind = "optim_wrapper"
 
-    /// Every mismatch of one case, as lines a person can read ("iter 3: w[2] = ...");
-    /// empty when the case passes.
-    public static func run(_ c: ConfigDict, registry: PluginRegistry) throws -> [String] {
-        let name = c["name"]?.string ?? "?"
-        guard let config = c["optim_wrapper"]?.dict else { throw StepwiseError.config("case \(name) has no optim_wrapper dict") }
-        guard let paramDict = c["params"]?.dict, let steps = c["steps"]?.list, let expected = c["expected"]?.list else {
-            throw StepwiseError.config("case \(name) needs params, steps and expected")
-        }
-        let tolerance = c["tolerance"]?.dict
-        let rtol = tolerance?["rtol"]?.double ?? 1e-5, atol = tolerance?["atol"]?.double ?? 1e-7
-        func close(_ got: Double, _ want: Double) -> Bool {
-            got == want || abs(got - want) <= atol + rtol * abs(want)
-        }
+    public init() {}
 
-        let params = try paramDict.entries.map { e -> Parameter in
-            guard let d = e.value.dict, let shape = d["shape"]?.list?.compactMap(\.int), let data = d["data"]?.list else {
-                throw StepwiseError.config("case \(name): param '\(e.key)' needs shape and data")
+    // Parameters and norms are float32 values; loss scales are doubles.
+    public func expectedIsFloat32(path: [String]) -> Bool { !path.contains(".loss_scale") }
+
+    public func run(_ c: ConformanceCase, registry: PluginRegistry) throws -> JSONValue {
+        let json = c.json
+        guard let config = json["optim_wrapper"]?.configValue.dict else {
+            throw StepwiseError.config("\(c.fileName): 'optim_wrapper' must be a config dict")
+        }
+        guard let specs = json["params"]?.object, let steps = json["steps"]?.array, let expected = json["expected"]?.array else {
+            throw StepwiseError.config("\(c.fileName): an optim_wrapper case needs 'params', 'steps' and 'expected'")
+        }
+        let params = try specs.map { name, spec -> Parameter in
+            guard let shape = spec["shape"]?.array?.compactMap(\.int), let data = spec["data"]?.array else {
+                throw StepwiseError.config("\(c.fileName): parameter '\(name)' needs 'shape' and 'data'")
             }
-            return Parameter(name: e.key, shape: shape.map(Int.init), values: data.map { Float($0.double ?? .nan) })
+            let values = try floats(data, "\(name).data", c)
+            guard values.count == shape.reduce(1, *) else {
+                throw StepwiseError.config("\(c.fileName): parameter '\(name)' has \(values.count) values for shape \(shape)")
+            }
+            return Parameter(name: name, shape: shape, values: values)
         }
-        let groups = c["param_groups"]?.list?.compactMap(\.dict)
+        let groups = try json["param_groups"].map { value -> [ConfigDict] in
+            guard let list = value.array?.compactMap({ $0.configValue.dict }) else {
+                throw StepwiseError.config("\(c.fileName): 'param_groups' must be a list of dicts")
+            }
+            return list
+        }
         let wrapper = try OptimWrapper(registry: registry, config: config, params: params, paramGroups: groups)
-        let maxIters = Int(c["max_iters"]?.int ?? Int64(steps.count))
-        try wrapper.initializeCountStatus(initCounts: 0, maxCounts: maxIters)
+        // As the Runner: initialize_count_status(model, 0, max_iters).
+        try wrapper.initializeCountStatus(initCounts: 0, maxCounts: json["max_iters"]?.int ?? steps.count)
 
-        var failures: [String] = []
-        for (k, stepValue) in steps.enumerated() {
-            guard k < expected.count, let want = expected[k].dict else { break }
-            let grads = stepValue.dict?["grads"]?.dict ?? ConfigDict()
+        var computed: [JSONValue] = []
+        for (k, step) in steps.enumerated() {
+            let entries = step["grads"]?.object ?? []
+            let grads = try entries.map { name, g -> (String, [Float]) in
+                guard let values = g.array else { throw StepwiseError.config("\(c.fileName): steps[\(k)].grads.\(name) must be a list") }
+                return (name, try floats(values, "steps[\(k)].grads.\(name)", c))
+            }
+            // The backward of factor * sum(p * g): float32(factor) * g, added to .grad.
             let report = try wrapper.updateParams(loss: 0) { factor in
                 let f = Float(factor)
                 for p in params {
-                    guard let g = grads[p.name]?.list else { continue }
-                    let values = g.map { Float($0.double ?? .nan) }
-                    values.withUnsafeBufferPointer { p.accumulateGrad($0, factor: f) }
+                    guard let g = grads.first(where: { $0.0 == p.name })?.1 else { continue }
+                    g.withUnsafeBufferPointer { p.accumulateGrad($0, factor: f) }
                 }
             }
-            let step = report.step
-            if let s = want["stepped"]?.bool, s != (step?.stepped ?? false) {
-                failures.append("iter \(k): stepped = \(step?.stepped ?? false), expected \(s)")
-            }
-            if let scale = want["loss_scale"]?.double, !close(wrapper.lossScale, scale) {
-                failures.append("iter \(k): loss_scale = \(wrapper.lossScale), expected \(scale)")
-            }
-            let norm = step?.gradNorm
-            if let wantNorm = want["grad_norm"]?.double {
-                if let norm {
-                    if !close(Double(Float(norm)), wantNorm) { failures.append("iter \(k): grad_norm = \(Float(norm)), expected \(wantNorm)") }
-                } else {
-                    failures.append("iter \(k): no grad_norm, expected \(wantNorm)")
-                }
-            } else if let norm {
-                failures.append("iter \(k): grad_norm = \(norm), expected none")
-            }
-            for p in params {
-                guard let values = want["params"]?.dict?[p.name]?.list else { continue }
-                for (i, v) in values.enumerated() where i < p.count {
-                    let w = Double(Float(v.double ?? .nan))
-                    let got = Double(p.data[i])
-                    if !close(got, w) {
-                        failures.append("iter \(k): \(p.name)[\(i)] = \(Float(got)), expected \(Float(w))")
-                        break
-                    }
-                }
-            }
+            var entry: [(String, JSONValue)] = [
+                ("params", .object(params.map { ($0.name, .floats($0.values)) })),
+                ("stepped", .bool(report.step?.stepped ?? false)),
+            ]
+            if k < expected.count, expected[k]["loss_scale"] != nil { entry.append(("loss_scale", .double(wrapper.lossScale))) }
+            if let norm = report.step?.gradNorm { entry.append(("grad_norm", .float(Float(norm)))) }
+            computed.append(.object(entry))
         }
-        return failures
+        return .array(computed)
     }
 
-    /// Reads a case file (JSON) into config values.
-    public static func load(_ path: String) throws -> ConfigDict {
-        try ConfigLoader.load(path: path)
+    private func floats(_ values: [JSONValue], _ what: String, _ c: ConformanceCase) throws -> [Float] {
+        try values.map { v in
+            guard let x = v.float else { throw StepwiseError.config("\(c.fileName): \(what) holds a non-number \(v.render())") }
+            return x
+        }
     }
 }
