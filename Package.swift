@@ -70,7 +70,7 @@ let package = Package(
         ),
 
         plugin("StepwiseOptimizers", folder: "Optimizers", extra: ["StepwiseKernels"]),
-        plugin("StepwiseSchedulers", folder: "Schedulers"),
+        plugin("StepwiseSchedulers", folder: "Schedulers", extra: ["CFFI"]),
         plugin("StepwiseWrappers", folder: "Wrappers"),
         plugin("StepwiseHooks", folder: "Hooks"),
 

@@ -88,6 +88,11 @@ typedef struct stepwise_schedule_tick {
     double *values;
     uint32_t metric_count;                        // AFTER_VAL only
     const stepwise_named_value *const *metrics;   // lent
+    // Appended (read only when struct_size covers it). Per group: in, the current momentum;
+    // out, the momentum the scheduler sets. Non-NULL only for a scheduler flagged
+    // STEPWISE_SCHED_ALSO_MOMENTUM whose optimizer has a STEPWISE_ROLE_MOMENTUM
+    // hyperparameter (torch's CyclicLR and OneCycleLR cycle it with the lr).
+    double *momentum_values;
 } stepwise_schedule_tick;
 
 // Flags of a scheduler (bitwise or).
@@ -95,6 +100,10 @@ enum {
     // Reads metrics (ReduceOnPlateau): the host refuses to run it in a loop that never
     // supplies the metric it monitors.
     STEPWISE_SCHED_NEEDS_METRICS = 1u << 0,
+    // Besides its target, may drive the momentum through tick->momentum_values (torch's
+    // `cycle_momentum`). Rationale: torch couples the two in one scheduler; a second,
+    // hidden momentum scheduler would split one piece of state in two.
+    STEPWISE_SCHED_ALSO_MOMENTUM = 1u << 1,
 };
 
 typedef struct stepwise_scheduler_api {
