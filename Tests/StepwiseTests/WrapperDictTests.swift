@@ -64,7 +64,7 @@ final class WrapperDictTests: XCTestCase {
         let (dict, params) = try build()
         let g = try dict.wrapper("generator"), d = try dict.wrapper("discriminator")
         // A scheduler driving the generator's groups leaves the discriminator alone.
-        for values in g.schedulerValues { values.setDouble(at: values.index(of: "lr") ?? 0, 0.01) }
+        for values in g.scheduleValues.groups { values.setDouble(at: values.index(of: "lr") ?? 0, 0.01) }
         XCTAssertEqual(dict.getLR()["generator.lr"], [0.01, 0.01])
         XCTAssertEqual(dict.getLR()["discriminator.lr"], [0.2])
 
@@ -81,6 +81,44 @@ final class WrapperDictTests: XCTestCase {
         XCTAssertEqual(dScales, [128, 256, 512, 1024], "the discriminator's scale grows every clean step")
         XCTAssertEqual(g.lossScale, 1)
         XCTAssertEqual(params[2].values, [0.5 - 0.8, 0.5 - 0.8, 0.5 - 0.8].map { Float($0) })
+    }
+
+    /// Each wrapper gets its own parameter schedulers (MMEngine's dict-of-lists
+    /// param_scheduler for multiple optimizers): a linear warmup on the generator, a cosine
+    /// decay on the discriminator, stepped every iteration, each touching only its wrapper.
+    func testParamSchedulersDriveEachWrapperIndependently() throws {
+        let (dict, params) = try build()
+        let g = try dict.wrapper("generator"), d = try dict.wrapper("discriminator")
+        let loop = ScheduleLoopShape(epochs: 1, itersPerEpoch: 8)
+        func schedulers(_ w: OptimWrapper, _ yaml: String) throws -> ParamSchedulers {
+            try ParamSchedulers(registry: registry, config: ScheduleConfig(dialect: .mmengine, schedulers: [try WrapperFixtures.config(yaml)]),
+                                values: w.scheduleValues, loop: loop)
+        }
+        let gs = try schedulers(g, "{type: LinearLR, start_factor: 0.5, by_epoch: false, begin: 0, end: 4}")
+        let ds = try schedulers(d, "{type: CosineAnnealingLR, T_max: 8, eta_min: 0.0, by_epoch: false, begin: 0, end: 8}")
+        try gs.start()
+        try ds.start()
+        var gLR: [[Double]] = [], dLR: [Double] = []
+        for it in 0..<8 {
+            gLR.append(g.getLR()["lr"] ?? [])
+            dLR.append(d.getLR()["lr"]?.first ?? .nan)
+            try d.updateParams(loss: 0, backward: WrapperFixtures.backward([params[2]], ["discriminator.fc1.weight": [1, 1, 1]]))
+            try g.updateParams(loss: 0, backward: WrapperFixtures.backward(Array(params.prefix(2)), ["generator.fc1.weight": [1, 1, 1, 1]]))
+            try gs.afterIter(epoch: 0, iter: it)
+            try ds.afterIter(epoch: 0, iter: it)
+        }
+        // Warmup of each group's own base (0.1, and 0.05 from custom_keys): MMEngine's LinearLR
+        // reaches the end factor after end - begin - 1 = 3 steps.
+        for (it, lrs) in gLR.enumerated() {
+            let factor = 0.5 + 0.5 * Double(min(it, 3)) / 3
+            XCTAssertEqual(lrs[0], 0.1 * factor, accuracy: 1e-12, "generator iter \(it)")
+            XCTAssertEqual(lrs[1], 0.05 * factor, accuracy: 1e-12, "generator iter \(it)")
+        }
+        for (it, lr) in dLR.enumerated() {
+            XCTAssertEqual(lr, 0.2 * (1 + cos(Double.pi * Double(it) / 8)) / 2, accuracy: 1e-12, "discriminator iter \(it)")
+        }
+        XCTAssertEqual(try dict.stateDict()["discriminator"]?.optimizer.groups.first?["lr"]?.double, dLR.last,
+                       "the wrapper state holds the scheduled lr (the window ended at iteration 8)")
     }
 
     func testStateRoundTripOfEveryWrapper() throws {

@@ -208,11 +208,12 @@ final class WrapperTests: XCTestCase {
         XCTAssertEqual(one.getLR(), ["lr": [0.1]])
         XCTAssertEqual(one.getMomentum(), ["momentum": [0.9]])
         XCTAssertNil(one.baseParamSettings)
-        XCTAssertEqual(one.schedulerValues.count, 1)
+        XCTAssertEqual(one.scheduleValues.groupCount, 1)
         let (two, _) = try wrapper("{optimizer: {type: SGD, lr: 0.1, momentum: 0.9}, param_groups: [{params: [w]}, {params: [b], lr: 0.5, momentum: 0.0}]}")
         XCTAssertEqual(two.getLR(), ["lr": [0.1, 0.5], "base_lr": [0.1]])
         XCTAssertEqual(two.getMomentum(), ["momentum": [0.9, 0.0]])
-        XCTAssertEqual(two.schedulerValues.count, 3, "groups plus base_param_settings, as MMEngine's param_groups")
+        XCTAssertEqual(two.scheduleValues.groupCount, 3, "groups plus base_param_settings, as MMEngine's param_groups")
+        XCTAssertEqual(two.scheduleValues.recordedGroupCount, 2)
     }
 
     // MARK: State

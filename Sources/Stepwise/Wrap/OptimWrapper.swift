@@ -211,9 +211,10 @@ public final class OptimWrapper: @unchecked Sendable {
     }
 
     /// What parameter schedulers drive, as MMEngine's wrapper `param_groups`: every
-    /// group's values, then `base_param_settings` when there are several groups.
-    public var schedulerValues: [ResolvedValues] {
-        paramGroups.map(\.values) + (baseParamSettings.map { [$0] } ?? [])
+    /// group's values, then `base_param_settings` when there are several groups (driven
+    /// like a group, never recorded). Changes made through it are the optimizer's.
+    public var scheduleValues: ResolvedGroupValues {
+        ResolvedGroupValues(groups: paramGroups.map(\.values), extra: baseParamSettings)
     }
 
     // MARK: Private
