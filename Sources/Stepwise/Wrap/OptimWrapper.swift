@@ -50,6 +50,9 @@ public final class OptimWrapper: @unchecked Sendable {
     let wrapper: WrapperInstance
     /// MindSpore `grad_centralization`, per param group.
     let centralized: [Bool]
+    /// The C views of the optimizer's groups, handed to `pre_step` every window.
+    let groupViews: [UnsafePointer<stepwise_group>?]
+    let hasLossScaler: Bool
 
     /// MMEngine's `_inner_count`: backward passes so far.
     public internal(set) var innerCount = 0
@@ -64,7 +67,7 @@ public final class OptimWrapper: @unchecked Sendable {
     public var paramGroups: [ParamGroup] { optimizer.paramGroups }
     public var accumulativeCounts: Int { Int(values["accumulative_counts"]?.int ?? 1) }
     /// The wrapper's non-finite policy (`nonfinite`), when it declares one.
-    public var nonFinitePolicy: String? { values["nonfinite"]?.string }
+    public let nonFinitePolicy: String?
 
     /// Builds `{type: OptimWrapper, optimizer: {...}, paramwise_cfg: ..., <wrapper keys>}`
     /// over `params` (in model order, each with its name and tag). `paramGroups`, when
@@ -99,6 +102,9 @@ public final class OptimWrapper: @unchecked Sendable {
             throw StepwiseError.config("wrapper \(component.typeName): dtype '\(dtype ?? "")' is not float16, bfloat16 or float32")
         }
         self.precision = PrecisionContext(dtype: precision)
+        nonFinitePolicy = values["nonfinite"]?.string
+        hasLossScaler = component.hyperparam(named: "loss_scale") != nil
+        groupViews = optimizer.paramGroups.map { UnsafePointer($0.cGroup) }
         baseParamSettings = optimizer.paramGroups.count > 1 ? optimizer.defaults.copy() : nil
     }
 
@@ -168,11 +174,11 @@ public final class OptimWrapper: @unchecked Sendable {
     /// as torch's GradScaler does.
     @discardableResult
     public func step(closure: (() throws -> Double)? = nil) throws -> WrapperStepReport {
-        if closure != nil && component.hyperparam(named: "loss_scale") != nil {
+        if closure != nil && hasLossScaler {
             throw StepwiseError.usage("\(component.typeName): closure use is not supported with a loss scaler (torch's GradScaler refuses it too); use an OptimWrapper for closure optimizers such as LBFGS")
         }
         for group in optimizer.paramGroups { group.exposeGradients() }
-        let pre = try wrapper.preStep(groups: optimizer.paramGroups)
+        let pre = try wrapper.preStep(groups: groupViews)
         let skipLoss = windowLossNonFinite && nonFinitePolicy == "skip"
         let runStep = pre.step && !skipLoss
         if runStep {
@@ -247,7 +253,7 @@ public final class OptimWrapper: @unchecked Sendable {
     private func noteNonFiniteStep(_ report: WrapperStepReport) {
         nonFiniteSteps += 1
         // A loss scaler skipping an overflow step is routine; the plain wrapper's are not.
-        guard component.hyperparam(named: "loss_scale") == nil else { return }
+        guard !hasLossScaler else { return }
         // First few occurrences, then powers of two: visible without flooding the log.
         guard nonFiniteSteps <= 3 || nonFiniteSteps & (nonFiniteSteps - 1) == 0 else { return }
         let what = report.stepped ? "the step was applied as MMEngine does (nonfinite: skip skips such steps)"

@@ -70,12 +70,13 @@ final class WrapperInstance {
     }
     var lossScale: Double { api.pointee.loss_scale.map { $0(instance) } ?? 1 }
 
-    func preStep(groups: [ParamGroup]) throws -> PreStepReport {
-        var pointers = groups.map { Optional(UnsafePointer($0.cGroup)) }
+    /// `groups`: the C views of the optimizer's param groups (kept by the caller, so no
+    /// step allocates).
+    func preStep(groups: [UnsafePointer<stepwise_group>?]) throws -> PreStepReport {
         var info = stepwise_pre_step_info()
         info.struct_size = MemoryLayout<stepwise_pre_step_info>.size
         var error: OpaquePointer? = nil
-        let status = pointers.withUnsafeMutableBufferPointer { buffer -> stepwise_status in
+        let status = groups.withUnsafeBufferPointer { buffer -> stepwise_status in
             var set = stepwise_grad_set()
             set.struct_size = MemoryLayout<stepwise_grad_set>.size
             set.group_count = UInt32(buffer.count)
