@@ -24,7 +24,7 @@ final class AmpOptimWrapper: WrapperAlgorithm {
     static let hyperparams: [Hyperparam] = [
         CommonKeys.accumulativeCounts,
         CommonKeys.clipGrad,
-        Hyperparam("loss_scale", STEPWISE_TYPE_JSON, default: .json("dynamic"),
+        Hyperparam("loss_scale", STEPWISE_TYPE_JSON, default: .json("\"dynamic\""),
                    doc: "'dynamic' (GradScaler defaults), a number (static scale), or {init_scale, growth_factor, backoff_factor, growth_interval, enabled}"),
         .string("dtype", nil, choices: ["float16", "bfloat16", "float32"],
                 doc: "the low precision model code runs in (None: bfloat16, torch's CPU autocast default)"),

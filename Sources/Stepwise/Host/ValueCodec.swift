@@ -23,8 +23,10 @@ enum ValueCodec {
             guard let p = v.iv else { return .list([]) }
             return .list((0..<Int(v.count)).map { .int(p[$0]) })
         case STEPWISE_TYPE_JSON:
-            // Shown as its JSON text; only plugins interpret JSON-typed values.
-            return v.s.map { .string(String(cString: $0)) } ?? .null
+            // A JSON-typed value is JSON text (a schema default, or what the host encoded).
+            guard let text = v.s.map({ String(cString: $0) }) else { return .null }
+            let wrapped = try? ConfigLoader.parse(string: "{\"v\": \(text)}", format: .json, origin: "<json value>")
+            return wrapped?["v"] ?? .string(text)
         default: return .null
         }
     }
