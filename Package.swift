@@ -60,10 +60,13 @@ let package = Package(
         // Example model code (dense layers over OpenBLAS) used by the GAN example.
         .target(name: "StepwiseModels", dependencies: ["COpenBLAS"], path: "Sources/StepwiseModels",
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        // The GAN example (a library, so tests can drive it).
+        .target(name: "StepwiseExamples", dependencies: ["Stepwise", "StepwiseModels"],
+                path: "Sources/StepwiseExamples"),
         .executableTarget(
             name: "StepwiseCLI",
             dependencies: [
-                "Stepwise", "StepwiseModels",
+                "Stepwise", "StepwiseModels", "StepwiseExamples",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/StepwiseCLI"
@@ -82,5 +85,7 @@ let package = Package(
                     path: "Tests/StepwiseKernelsTests"),
         .testTarget(name: "StepwiseModelsTests", dependencies: ["StepwiseModels"],
                     path: "Tests/StepwiseModelsTests"),
+        .testTarget(name: "StepwiseExamplesTests", dependencies: ["StepwiseExamples", "Stepwise", "StepwiseModels"],
+                    path: "Tests/StepwiseExamplesTests"),
     ]
 )

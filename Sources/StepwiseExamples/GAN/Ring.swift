@@ -3,12 +3,16 @@ import StepwiseModels
 
 /// The classic 2-D GAN target: equal-weight Gaussians with centres evenly spaced on a
 /// circle (8 modes, radius 2, std 0.02 by default).
-struct Ring: Sendable {
-    var modes = 8
-    var radius: Float = 2
-    var std: Float = 0.02
+public struct Ring: Sendable {
+    public var modes = 8
+    public var radius: Float = 2
+    public var std: Float = 0.02
 
-    var centres: [(x: Float, y: Float)] {
+    public init(modes: Int = 8, radius: Float = 2, std: Float = 0.02) {
+        self.modes = modes; self.radius = radius; self.std = std
+    }
+
+    public var centres: [(x: Float, y: Float)] {
         (0..<modes).map { k in
             let angle = 2 * Double.pi * Double(k) / Double(modes)
             return (radius * Float(cos(angle)), radius * Float(sin(angle)))
@@ -16,7 +20,7 @@ struct Ring: Sendable {
     }
 
     /// Fills `out` with `count` points, row-major [count, 2].
-    func sample(into out: UnsafeMutablePointer<Float>, count: Int, rng: inout Xoshiro256StarStar) {
+    public func sample(into out: UnsafeMutablePointer<Float>, count: Int, rng: inout Xoshiro256StarStar) {
         let c = centres
         rng.fillNormal(out, count: 2 * count, std: std)
         for i in 0..<count {
@@ -30,13 +34,13 @@ struct Ring: Sendable {
 /// How well generated points match the ring: the fraction within 3 std of their nearest
 /// mode, and how many modes are covered (at least 1% of all samples within 3 std of it
 /// and nearest to it).
-struct Quality: Sendable, Codable {
-    var step: Int
-    var fractionNear: Double
-    var modesCovered: Int
-    var modes: Int
+public struct Quality: Sendable, Codable, Equatable {
+    public var step: Int
+    public var fractionNear: Double
+    public var modesCovered: Int
+    public var modes: Int
 
-    init(step: Int, points: UnsafePointer<Float>, count: Int, ring: Ring) {
+    public init(step: Int, points: UnsafePointer<Float>, count: Int, ring: Ring) {
         let centres = ring.centres
         let limit = 3 * ring.std
         var near = 0
