@@ -32,8 +32,8 @@ public final class GANTrainer {
     public var history: [Record] = []
 
     public struct Record: Codable, Equatable {
-        var lossD, lossG: Float
-        var lrG, lrD, momentumG, momentumD: Double
+        public var lossD, lossG: Float
+        public var lrG, lrD, momentumG, momentumD: Double
     }
 
     public init(config: ConfigDict, registry: PluginRegistry, seed: UInt64, steps: Int) throws {
