@@ -7,7 +7,7 @@ public struct WrapperSetup: Sendable {
     /// Total iterations, or nil when unknown (then there is no short last window).
     public var maxIters: Int?
 
-    init(_ s: UnsafePointer<stepwise_wrapper_setup>) {
+    @usableFromInline init(_ s: UnsafePointer<stepwise_wrapper_setup>) {
         startIter = Int(s.pointee.start_iter)
         maxIters = s.pointee.max_iters > 0 ? Int(s.pointee.max_iters) : nil
     }
@@ -91,11 +91,12 @@ extension WrapperAlgorithm {
     public func loadState(_ reader: StateReader) throws(PluginError) {}
 }
 
+@usableFromInline
 final class WrapperBox {
-    let host: Host
-    let algorithm: any WrapperAlgorithm
-    init(host: Host, algorithm: any WrapperAlgorithm) { self.host = host; self.algorithm = algorithm }
-    static func from(_ p: UnsafeMutableRawPointer?) -> WrapperBox {
+    @usableFromInline let host: Host
+    @usableFromInline let algorithm: any WrapperAlgorithm
+    @usableFromInline init(host: Host, algorithm: any WrapperAlgorithm) { self.host = host; self.algorithm = algorithm }
+    @usableFromInline static func from(_ p: UnsafeMutableRawPointer?) -> WrapperBox {
         Unmanaged<WrapperBox>.fromOpaque(p!).takeUnretainedValue()
     }
 }
@@ -107,6 +108,7 @@ public typealias WrapperCreateThunk = @convention(c) (
 
 /// The ABI glue for a wrapper type; see OptimizerExport for why two thunks are needed.
 public enum WrapperExport {
+    @inlinable
     public static func check<T: WrapperAlgorithm>(
         _: T.Type, _ host: UnsafePointer<stepwise_host>?, _ values: UnsafePointer<stepwise_values>?,
         _ error: UnsafeMutablePointer<OpaquePointer?>?
@@ -117,6 +119,7 @@ public enum WrapperExport {
         }
     }
 
+    @inlinable
     public static func create<T: WrapperAlgorithm>(
         _: T.Type, _ host: UnsafePointer<stepwise_host>?, _ values: UnsafePointer<stepwise_values>?,
         _ setup: UnsafePointer<stepwise_wrapper_setup>?,
@@ -131,6 +134,7 @@ public enum WrapperExport {
         }
     }
 
+    @inlinable
     public static func component<T: WrapperAlgorithm>(
         _ type: T.Type, check: CheckThunk, create: WrapperCreateThunk
     ) -> UnsafePointer<stepwise_component> {

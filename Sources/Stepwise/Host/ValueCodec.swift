@@ -94,16 +94,16 @@ enum ValueCodec {
             if let hi = h.max, h.maxExclusive ? !(x < hi) : !(x <= hi) { return true }
             return false
         }
-        let range = h.rangeDescription ?? ""
+        // The range text is built only for a message: formatting is slow at load time.
         if let list = value.list {
             for (i, item) in list.enumerated() {
                 if let x = item.double, outside(x) {
-                    return "Invalid \(label) at index \(i): \(render(item)) (must be in \(range))"
+                    return "Invalid \(label) at index \(i): \(render(item)) (must be in \(h.rangeDescription ?? ""))"
                 }
             }
             return nil
         }
-        if let x = value.double, outside(x) { return "Invalid \(label): \(render(value)) (must be in \(range))" }
+        if let x = value.double, outside(x) { return "Invalid \(label): \(render(value)) (must be in \(h.rangeDescription ?? ""))" }
         return nil
     }
 
