@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "StepwiseKit", targets: ["StepwiseKit"]),
         .library(name: "StepwisePluginOptimizers", type: .dynamic, targets: ["StepwiseOptimizers"]),
         .library(name: "StepwisePluginSchedulers", type: .dynamic, targets: ["StepwiseSchedulers"]),
+        .library(name: "StepwisePluginWrappers", type: .dynamic, targets: ["StepwiseWrappers"]),
         .library(name: "StepwisePluginHooks", type: .dynamic, targets: ["StepwiseHooks"]),
     ],
     dependencies: [
@@ -59,10 +60,13 @@ let package = Package(
         // Example model code (dense layers over OpenBLAS) used by the GAN example.
         .target(name: "StepwiseModels", dependencies: ["COpenBLAS"], path: "Sources/StepwiseModels",
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        // The GAN example (a library, so tests can drive it).
+        .target(name: "StepwiseExamples", dependencies: ["Stepwise", "StepwiseModels"],
+                path: "Sources/StepwiseExamples"),
         .executableTarget(
             name: "StepwiseCLI",
             dependencies: [
-                "Stepwise", "StepwiseModels",
+                "Stepwise", "StepwiseModels", "StepwiseExamples",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/StepwiseCLI"
@@ -70,6 +74,7 @@ let package = Package(
 
         plugin("StepwiseOptimizers", folder: "Optimizers", extra: ["StepwiseKernels"]),
         plugin("StepwiseSchedulers", folder: "Schedulers", extra: ["CFFI"]),
+        plugin("StepwiseWrappers", folder: "Wrappers"),
         plugin("StepwiseHooks", folder: "Hooks"),
 
         // Tests load the plugins with dlopen from the build folder; no test target depends
@@ -80,5 +85,7 @@ let package = Package(
                     path: "Tests/StepwiseKernelsTests"),
         .testTarget(name: "StepwiseModelsTests", dependencies: ["StepwiseModels"],
                     path: "Tests/StepwiseModelsTests"),
+        .testTarget(name: "StepwiseExamplesTests", dependencies: ["StepwiseExamples", "Stepwise", "StepwiseModels"],
+                    path: "Tests/StepwiseExamplesTests"),
     ]
 )

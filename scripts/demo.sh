@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The main job. Until the GAN example lands, it builds Stepwise and shows what is
-# registered.
+# The main job: builds Stepwise (release) and trains the GAN example. Outputs land in
+# out/gan: samples.svg, losses.svg, lr.svg, a checkpoint and summary.json.
+# Extra arguments go to `stepwise gan` (e.g. --steps 5000 --seed 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-swift build -c release --product stepwise
-.build/release/stepwise plugins
-.build/release/stepwise list
+swift build -c release
+.build/release/stepwise gan --out out/gan "$@"

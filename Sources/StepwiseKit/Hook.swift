@@ -73,16 +73,18 @@ extension HookAlgorithm {
     public func loadState(_ reader: StateReader) throws(PluginError) {}
 }
 
+@usableFromInline
 final class HookBox {
-    let host: Host
-    let algorithm: any HookAlgorithm
-    init(host: Host, algorithm: any HookAlgorithm) { self.host = host; self.algorithm = algorithm }
-    static func from(_ p: UnsafeMutableRawPointer?) -> HookBox { Unmanaged<HookBox>.fromOpaque(p!).takeUnretainedValue() }
+    @usableFromInline let host: Host
+    @usableFromInline let algorithm: any HookAlgorithm
+    @usableFromInline init(host: Host, algorithm: any HookAlgorithm) { self.host = host; self.algorithm = algorithm }
+    @usableFromInline static func from(_ p: UnsafeMutableRawPointer?) -> HookBox { Unmanaged<HookBox>.fromOpaque(p!).takeUnretainedValue() }
 }
 
 /// The ABI glue for a hook type; see OptimizerExport for why `check` and `create` are
 /// per-type thunks.
 public enum HookExport {
+    @inlinable
     public static func check<T: HookAlgorithm>(
         _: T.Type, _ host: UnsafePointer<stepwise_host>?, _ values: UnsafePointer<stepwise_values>?,
         _ error: UnsafeMutablePointer<OpaquePointer?>?
@@ -93,6 +95,7 @@ public enum HookExport {
         }
     }
 
+    @inlinable
     public static func create<T: HookAlgorithm>(
         _: T.Type, _ host: UnsafePointer<stepwise_host>?, _ values: UnsafePointer<stepwise_values>?,
         _ instance: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ error: UnsafeMutablePointer<OpaquePointer?>?
@@ -105,6 +108,7 @@ public enum HookExport {
         }
     }
 
+    @inlinable
     public static func component<T: HookAlgorithm>(
         _ type: T.Type, check: CheckThunk, create: OptimizerCreateThunk
     ) -> UnsafePointer<stepwise_component> {

@@ -115,11 +115,12 @@ extension OptimizerAlgorithm {
 }
 
 /// Holds an instance behind the ABI's `void *`, with the host it was created with.
+@usableFromInline
 final class OptimizerBox {
-    let host: Host
-    let algorithm: any OptimizerAlgorithm
-    init(host: Host, algorithm: any OptimizerAlgorithm) { self.host = host; self.algorithm = algorithm }
-    static func from(_ p: UnsafeMutableRawPointer?) -> OptimizerBox {
+    @usableFromInline let host: Host
+    @usableFromInline let algorithm: any OptimizerAlgorithm
+    @usableFromInline init(host: Host, algorithm: any OptimizerAlgorithm) { self.host = host; self.algorithm = algorithm }
+    @usableFromInline static func from(_ p: UnsafeMutableRawPointer?) -> OptimizerBox {
         Unmanaged<OptimizerBox>.fromOpaque(p!).takeUnretainedValue()
     }
 }
@@ -140,6 +141,7 @@ public typealias OptimizerCreateThunk = @convention(c) (
 ///         check: { OptimizerExport.check(Adam.self, $0, $1, $2) },
 ///         create: { OptimizerExport.create(Adam.self, $0, $1, $2, $3) })
 public enum OptimizerExport {
+    @inlinable
     public static func check<T: OptimizerAlgorithm>(
         _: T.Type, _ host: UnsafePointer<stepwise_host>?, _ values: UnsafePointer<stepwise_values>?,
         _ error: UnsafeMutablePointer<OpaquePointer?>?
@@ -150,6 +152,7 @@ public enum OptimizerExport {
         }
     }
 
+    @inlinable
     public static func create<T: OptimizerAlgorithm>(
         _: T.Type, _ host: UnsafePointer<stepwise_host>?, _ values: UnsafePointer<stepwise_values>?,
         _ instance: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ error: UnsafeMutablePointer<OpaquePointer?>?
@@ -162,6 +165,7 @@ public enum OptimizerExport {
         }
     }
 
+    @inlinable
     public static func component<T: OptimizerAlgorithm>(
         _ type: T.Type, check: CheckThunk, create: OptimizerCreateThunk
     ) -> UnsafePointer<stepwise_component> {

@@ -36,7 +36,7 @@ public struct ScheduleSetup: Sendable {
     nonisolated(unsafe) var tickChild: (@convention(c) (UnsafeMutableRawPointer?, UInt32,
         UnsafePointer<stepwise_schedule_tick>?, UnsafeMutablePointer<OpaquePointer?>?) -> stepwise_status)?
 
-    init(_ s: UnsafePointer<stepwise_schedule_setup>) {
+    @usableFromInline init(_ s: UnsafePointer<stepwise_schedule_setup>) {
         groupCount = Int(s.pointee.group_count)
         maxEpochs = Int(s.pointee.max_epochs)
         itersPerEpoch = Int(s.pointee.iters_per_epoch)
@@ -81,11 +81,12 @@ extension SchedulerAlgorithm {
     public static func check(_ values: Values) throws(PluginError) {}
 }
 
+@usableFromInline
 final class SchedulerBox {
-    let host: Host
-    let algorithm: any SchedulerAlgorithm
-    init(host: Host, algorithm: any SchedulerAlgorithm) { self.host = host; self.algorithm = algorithm }
-    static func from(_ p: UnsafeMutableRawPointer?) -> SchedulerBox {
+    @usableFromInline let host: Host
+    @usableFromInline let algorithm: any SchedulerAlgorithm
+    @usableFromInline init(host: Host, algorithm: any SchedulerAlgorithm) { self.host = host; self.algorithm = algorithm }
+    @usableFromInline static func from(_ p: UnsafeMutableRawPointer?) -> SchedulerBox {
         Unmanaged<SchedulerBox>.fromOpaque(p!).takeUnretainedValue()
     }
 }
@@ -96,7 +97,10 @@ public typealias SchedulerCreateThunk = @convention(c) (
 ) -> stepwise_status
 
 /// The ABI glue for a scheduler type; see OptimizerExport for why two thunks are needed.
+/// Inlinable so that it is specialized inside each plugin: building the descriptors of
+/// many generic scheduler types then needs no runtime metadata lookups at load time.
 public enum SchedulerExport {
+    @inlinable
     public static func check<T: SchedulerAlgorithm>(
         _: T.Type, _ host: UnsafePointer<stepwise_host>?, _ values: UnsafePointer<stepwise_values>?,
         _ error: UnsafeMutablePointer<OpaquePointer?>?
@@ -107,6 +111,7 @@ public enum SchedulerExport {
         }
     }
 
+    @inlinable
     public static func create<T: SchedulerAlgorithm>(
         _: T.Type, _ host: UnsafePointer<stepwise_host>?, _ values: UnsafePointer<stepwise_values>?,
         _ setup: UnsafePointer<stepwise_schedule_setup>?,
@@ -120,6 +125,7 @@ public enum SchedulerExport {
         }
     }
 
+    @inlinable
     public static func component<T: SchedulerAlgorithm>(
         _ type: T.Type, check: CheckThunk, create: SchedulerCreateThunk
     ) -> UnsafePointer<stepwise_component> {

@@ -1,4 +1,5 @@
 import Foundation
+import StepwiseABI
 import XCTest
 
 @testable import Stepwise
@@ -103,5 +104,41 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(try fresh.saveState(), bytes)
         XCTAssertThrowsError(try fresh.loadState(bytes + [1]), "trailing garbage is refused")
         XCTAssertThrowsError(try fresh.loadState(Array(bytes.prefix(3))), "truncated state is refused")
+    }
+}
+
+/// Schedulers step where MMEngine's ParamSchedulerHook steps them: iteration-based ones
+/// after every iteration, epoch-based ones after every epoch.
+final class ParamSchedulerHookTests: XCTestCase {
+    static let registry = PluginRegistry.load(.init(includeEnvironment: false))
+
+    func testEpochAndIterationSchedulersStepAtTheRightPoints() throws {
+        let p = Parameter(name: "w", shape: [1], values: [0])
+        let optimizer = try Optimizer(registry: Self.registry,
+                                      config: ConfigDict(["type": .string("SGD"), "lr": .float(1), "momentum": .float(0.9)]),
+                                      params: [p])
+        var document = ConfigDict()
+        document["param_scheduler"] = .list([
+            .dict(ConfigDict(["type": .string("StepLR"), "step_size": .int(1), "gamma": .float(0.5)])),
+            .dict(ConfigDict(["type": .string("LinearMomentum"), "start_factor": .float(0.5), "by_epoch": .bool(false),
+                              "end": .int(4)])),
+        ])
+        let schedulers = try ParamSchedulers(registry: Self.registry, config: ScheduleConfig(document: document),
+                                             values: ResolvedGroupValues(groups: optimizer.paramGroups.map(\.values)),
+                                             loop: ScheduleLoopShape(epochs: 3, itersPerEpoch: 2))
+        let runner = Runner(maxEpochs: 3, itersPerEpoch: 2, workDir: NSTemporaryDirectory())
+        runner.register(ParamSchedulerHook([schedulers]))
+        var seen: [(lr: Double, momentum: Double)] = []
+        runner.trainStep = { _ in
+            let g = optimizer.paramGroups[0]
+            seen.append((g.get(role: STEPWISE_ROLE_LR)!, g.get(role: STEPWISE_ROLE_MOMENTUM)!))
+            return []
+        }
+        try runner.run()
+        XCTAssertEqual(seen.map(\.lr), [1, 1, 0.5, 0.5, 0.25, 0.25])
+        let m = seen.map(\.momentum)
+        XCTAssertEqual(m[0], 0.45, accuracy: 1e-12)
+        XCTAssertEqual(m[4], 0.9, accuracy: 1e-12)
+        XCTAssertTrue(zip(m, m.dropFirst()).allSatisfy { $0 <= $1 }, "\(m)")
     }
 }

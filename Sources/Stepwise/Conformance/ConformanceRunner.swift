@@ -65,7 +65,7 @@ public struct ConformanceResult: Sendable {
 
 /// Runs conformance cases from files and folders.
 public struct ConformanceRunner: Sendable {
-    public static let standardKinds: [any ConformanceKind] = [OptimizerConformance(), ScheduleConformance()]
+    public static let standardKinds: [any ConformanceKind] = [OptimizerConformance(), ScheduleConformance(), WrapperConformance()]
 
     public let registry: PluginRegistry
     public let kinds: [String: any ConformanceKind]

@@ -143,6 +143,6 @@ public final class LoadedPlugin: @unchecked Sendable {
 
 /// Python-like number formatting for messages: 1.0, 0.001, 1e-08.
 func formatNumber(_ x: Double) -> String {
-    if x == x.rounded(), abs(x) < 1e16 { return String(format: "%.1f", x) }
+    if x == x.rounded(), abs(x) < 1e16 { return "\(Int64(x)).0" }
     return "\(x)"
 }

@@ -101,7 +101,10 @@ public final class PluginRegistry: @unchecked Sendable {
         }
         let names = (byKind[kind] ?? [:]).keys.sorted()
         let hint = Suggest.nearest(name, in: names).map { " Did you mean '\($0)'?" } ?? ""
-        let list = names.isEmpty ? "none are registered" : "registered: \(names.joined(separator: ", "))"
+        let list = names.isEmpty
+            ? "no \(kind.rawValue) plugin was found: the bundled plugins (libStepwisePlugin*.so) must sit beside the "
+              + "executable — build them with `swift build` — and extra ones come from STEPWISE_PLUGIN_PATH or --plugin-dir"
+            : "registered: \(names.joined(separator: ", "))"
         throw StepwiseError.config("unknown \(kind.rawValue) type '\(name)'\(where_).\(hint) (\(list))")
     }
 

@@ -108,13 +108,22 @@ public final class ResolvedValues: @unchecked Sendable {
         let h = component.hyperparams[i]
         switch values[i] {
         case .null: c.type = STEPWISE_TYPE_NONE
-        case .bool(let b): c.type = STEPWISE_TYPE_BOOL; c.b = b
-        case .int(let x):
-            if h.type == STEPWISE_TYPE_FLOAT { c.type = STEPWISE_TYPE_FLOAT; c.f = Double(x) } else { c.type = STEPWISE_TYPE_INT; c.i = x }
-        case .float(let x): c.type = STEPWISE_TYPE_FLOAT; c.f = x
+        case .bool, .int, .float:
+            if h.type == STEPWISE_TYPE_JSON {
+                c.type = STEPWISE_TYPE_JSON
+                c.s = UnsafePointer(ownString(JSONText.render(values[i]), at: i))
+            } else {
+                encodeScalar(values[i], type: h.type, into: &c)
+            }
         case .string(let s):
-            c.type = h.type == STEPWISE_TYPE_JSON ? STEPWISE_TYPE_JSON : STEPWISE_TYPE_STRING
-            c.s = UnsafePointer(ownString(s, at: i))
+            // A JSON-typed key always receives JSON text, so a string arrives quoted.
+            if h.type == STEPWISE_TYPE_JSON {
+                c.type = STEPWISE_TYPE_JSON
+                c.s = UnsafePointer(ownString(JSONText.render(.string(s)), at: i))
+            } else {
+                c.type = STEPWISE_TYPE_STRING
+                c.s = UnsafePointer(ownString(s, at: i))
+            }
         case .list(let list):
             if h.type == STEPWISE_TYPE_JSON {
                 c.type = STEPWISE_TYPE_JSON
@@ -139,6 +148,16 @@ public final class ResolvedValues: @unchecked Sendable {
             c.s = UnsafePointer(ownString(JSONText.render(.dict(d)), at: i))
         }
         items[i] = c
+    }
+
+    private func encodeScalar(_ v: ConfigValue, type: stepwise_value_type, into c: inout stepwise_value) {
+        switch v {
+        case .bool(let b): c.type = STEPWISE_TYPE_BOOL; c.b = b
+        case .int(let x):
+            if type == STEPWISE_TYPE_FLOAT { c.type = STEPWISE_TYPE_FLOAT; c.f = Double(x) } else { c.type = STEPWISE_TYPE_INT; c.i = x }
+        case .float(let x): c.type = STEPWISE_TYPE_FLOAT; c.f = x
+        default: break
+        }
     }
 
     private func ownString(_ s: String, at i: Int) -> UnsafeMutablePointer<CChar> {

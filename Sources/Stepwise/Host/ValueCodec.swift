@@ -23,8 +23,10 @@ enum ValueCodec {
             guard let p = v.iv else { return .list([]) }
             return .list((0..<Int(v.count)).map { .int(p[$0]) })
         case STEPWISE_TYPE_JSON:
-            // Shown as its JSON text; only plugins interpret JSON-typed values.
-            return v.s.map { .string(String(cString: $0)) } ?? .null
+            // A JSON-typed value is JSON text (a schema default, or what the host encoded).
+            guard let text = v.s.map({ String(cString: $0) }) else { return .null }
+            let wrapped = try? ConfigLoader.parse(string: "{\"v\": \(text)}", format: .json, origin: "<json value>")
+            return wrapped?["v"] ?? .string(text)
         default: return .null
         }
     }
@@ -92,16 +94,16 @@ enum ValueCodec {
             if let hi = h.max, h.maxExclusive ? !(x < hi) : !(x <= hi) { return true }
             return false
         }
-        let range = h.rangeDescription ?? ""
+        // The range text is built only for a message: formatting is slow at load time.
         if let list = value.list {
             for (i, item) in list.enumerated() {
                 if let x = item.double, outside(x) {
-                    return "Invalid \(label) at index \(i): \(render(item)) (must be in \(range))"
+                    return "Invalid \(label) at index \(i): \(render(item)) (must be in \(h.rangeDescription ?? ""))"
                 }
             }
             return nil
         }
-        if let x = value.double, outside(x) { return "Invalid \(label): \(render(value)) (must be in \(range))" }
+        if let x = value.double, outside(x) { return "Invalid \(label): \(render(value)) (must be in \(h.rangeDescription ?? ""))" }
         return nil
     }
 

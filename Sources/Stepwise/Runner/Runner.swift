@@ -10,11 +10,16 @@ public final class Runner: @unchecked Sendable {
     public let itersPerEpoch: Int
     /// Validate every this many epochs (0: never).
     public let valInterval: Int
-    public var maxIters: Int { maxEpochs * itersPerEpoch }
+    /// The run ends here; the last epoch is short when this is not a multiple of the
+    /// epoch length.
+    public let maxIters: Int
 
     public private(set) var epoch = 0
     public private(set) var iter = 0
     public var innerIter: Int { iter - epoch * itersPerEpoch }
+    /// Iterations whose training step has finished: `iter + 1` during AFTER_TRAIN_ITER
+    /// (MMEngine advances `iter` after those hooks), `iter` elsewhere. Checkpoints record it.
+    public private(set) var completedIters = 0
 
     public var workDir: String
     /// The parameters hooks may read and write (EMA), in a stable order.
@@ -41,6 +46,18 @@ public final class Runner: @unchecked Sendable {
         self.maxEpochs = maxEpochs
         self.itersPerEpoch = itersPerEpoch
         self.valInterval = valInterval
+        self.maxIters = maxEpochs * itersPerEpoch
+        self.workDir = workDir
+    }
+
+    /// An iteration-based run of `maxIters` iterations, in epochs of `itersPerEpoch`
+    /// (the last one short when needed); validation runs at every epoch end.
+    public init(maxIters: Int, itersPerEpoch: Int, valInterval: Int = 1, workDir: String) {
+        precondition(maxIters >= 0 && itersPerEpoch > 0, "a loop needs a positive epoch length")
+        self.maxEpochs = (maxIters + itersPerEpoch - 1) / itersPerEpoch
+        self.itersPerEpoch = itersPerEpoch
+        self.valInterval = valInterval
+        self.maxIters = maxIters
         self.workDir = workDir
     }
 
@@ -53,6 +70,7 @@ public final class Runner: @unchecked Sendable {
     /// Continues a run from a checkpoint taken after `iter` iterations.
     public func resume(atIter iter: Int) {
         self.iter = iter
+        self.completedIters = iter
         self.epoch = iter / itersPerEpoch
     }
 
@@ -72,9 +90,10 @@ public final class Runner: @unchecked Sendable {
             var logged = try trainStep(self)
             logged.append(("time", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
             scalars = logged
+            completedIters = iter + 1
             try call(.afterTrainIter)
             iter += 1
-            if iter % itersPerEpoch == 0 {
+            if iter % itersPerEpoch == 0 || iter == maxIters {
                 try call(.afterTrainEpoch)
                 if valInterval > 0, let valStep, (epoch + 1) % valInterval == 0 {
                     try call(.beforeValEpoch)
