@@ -3,7 +3,8 @@
 #
 # The schedule this produces (8 GPUs x 2 images, N iterations per epoch, N > 500):
 #   - iterations 0..499: linear warmup of the lr from 0.02 * 0.001 to 0.02,
-#       lr(i) = 0.02 * (0.001 + 0.999 * i / 500)    (2e-5 at 0, 0.01001 at 250)
+#       lr(i) = 0.02 * (0.001 + 0.999 * i / 499)    (2e-5 at 0, ~0.01003 at 250)
+#     MMEngine's LinearLR takes end - begin - 1 steps, so it reaches 0.02 at iteration 499;
 #   - then 0.02 through the 8th epoch, 0.002 in the 9th to 11th (from iteration 8 N),
 #     and 0.0002 in the 12th (from iteration 11 N);
 #   - momentum 0.9 throughout; weight decay 1e-4 on every parameter;

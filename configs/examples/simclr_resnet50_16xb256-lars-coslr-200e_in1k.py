@@ -7,7 +7,7 @@
 #     (4.8 at epoch 0, 2.4 at epoch 100, 2.4 * (1 + cos(pi * 199/200)) ~ 0.000296 in the last)
 #   - during the first 10 epochs (10 * N iterations) each iteration i is warmed up linearly
 #     from 1e-4 of it:  lr(i) = regular(e) * (1 - (1 - i / (10 N)) * (1 - 1e-4))
-#     so iteration 0 runs at 4.8e-4, and iteration 10 N at regular(10) ~ 4.7705;
+#     so iteration 0 runs at 4.8e-4, and iteration 10 N at regular(10) ~ 4.77045;
 #   - momentum stays 0.9; BN parameters and biases get no weight decay and no LARS
 #     adaptation (their lr is the plain lr), everything else weight decay 1e-6.
 #

@@ -8,7 +8,8 @@
 #       layers.1: 2.74625e-4;  layers.0: 1.7850625e-4;  patch_embed, cls_token, pos_embed:
 #       0.65 ** 5 * 1e-3 = 1.16029...e-4
 #   - iterations 0 .. 5N-1: linear warmup of every group from 1e-3 of its base lr,
-#       lr(i) = base * (0.001 + 0.999 * i / (5 N))
+#       lr(i) = base * (0.001 + 0.999 * i / (5 N - 1))
+#     (MMEngine's LinearLR takes end - begin - 1 steps: the base lr is reached at 5N - 1);
 #   - iterations 5N .. 100N-1: cosine from each base lr down to 1e-6 over 95 N iterations,
 #       lr(i) = 1e-6 + (base - 1e-6) * (1 + cos(pi * (i - 5N) / (95 N))) / 2
 #     (the middle, i = 52.5 N, is (base + 1e-6) / 2);

@@ -22,7 +22,7 @@ extension ConfigBuild {
             let name = s.name.map { "[\($0)] " } ?? ""
             lines.append("wrapper: \(name)\(w.typeName)\(settings.isEmpty ? "" : " (\(settings.joined(separator: ", ")))") over "
                          + "\(w.optimizer.component.typeName), \(groups) param group\(groups == 1 ? "" : "s") "
-                         + "(\(w.plan.source.rawValue)) over \(w.optimizer.params.count) of \(total) parameters")
+                         + "(\(Self.sourceName(w.plan.source))) over \(w.optimizer.params.count) of \(total) parameters")
             if s.types.isEmpty {
                 lines.append("  schedulers: none (constant hyperparameters)")
             }
@@ -34,6 +34,15 @@ extension ConfigBuild {
             lines.append("hook: \(h.name) (priority \(h.priority))")
         }
         return lines
+    }
+
+    private static func sourceName(_ s: ParamGroupPlan.Source) -> String {
+        switch s {
+        case .single: "no paramwise settings"
+        case .paramwiseCfg: "paramwise_cfg"
+        case .paramwiseOptions: "paramwise_options"
+        case .paramGroups: "param_groups"
+        }
     }
 }
 
