@@ -203,6 +203,8 @@ final class ConfigBuildTests: XCTestCase {
         ("optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))\ntrain_cfg = dict(val_interval=1)", 2,
          "train_cfg needs max_epochs (an epoch-based loop) or max_iters (an iteration-based loop)"),
         ("optimizer = dict(type='SGD', lr=0.1)\noptimizer_config = dict()", 1, "the config gives no loop length"),
+        ("optimizer = dict(type='SGD', lr=0.1)\ntrain_cfg = dict(max_epochs=2)", 1,
+         "the config has no optim_wrapper: add e.g. optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01)) (MMEngine does not read a top-level optimizer"),
     ]
 
     func testLoopErrors() throws {
@@ -309,6 +311,8 @@ final class ConfigBuildTests: XCTestCase {
         let (o2, r2) = sink.locate("Invalid lr (key 'lr' of optimizer SGD in cfg/a.py:12)")
         XCTAssertEqual(o2, ConfigOrigin(file: "cfg/a.py", line: 12))
         XCTAssertEqual(r2, "Invalid lr (key 'lr' of optimizer SGD)")
+        let short = DiagnosticSink(config: ConfigDict([], origin: ConfigOrigin(file: "x")))
+        XCTAssertEqual(short.locate("x:1").0, ConfigOrigin(file: "x", line: 1), "a location at the very start")
         let (o3, r3) = sink.locate("no location here")
         XCTAssertNil(o3)
         XCTAssertEqual(r3, "no location here")

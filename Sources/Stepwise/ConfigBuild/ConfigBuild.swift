@@ -79,7 +79,9 @@ public final class ConfigBuild {
     /// A runner for this loop with the schedulers' hook and the config's hooks registered,
     /// and the wrapper counting toward the end of the run (MMEngine's
     /// `initialize_count_status`), so a short last accumulation window divides by its
-    /// own length. The caller sets `trainStep` (and `valStep`).
+    /// own length. The caller sets `trainStep` (and `valStep`). An iteration-based loop
+    /// runs as one epoch, as the references call the epoch hooks once; it validates at
+    /// its end only (the runner counts validation intervals in epochs).
     public func makeRunner(workDir: String) throws -> Runner {
         let runner: Runner
         switch loop.length {

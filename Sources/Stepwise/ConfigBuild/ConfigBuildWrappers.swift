@@ -7,8 +7,11 @@ extension ConfigBuilder {
         switch style {
         case .mmengine:
             guard let value = config["optim_wrapper"] else {
-                sink.error("the config has no optim_wrapper: add e.g. optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01))",
-                           section: "optim_wrapper", at: file)
+                // MMEngine's Runner ignores a top-level optimizer; say how to use it.
+                let hint = config["optimizer"]?.dict != nil
+                    ? " (MMEngine does not read a top-level optimizer: write optim_wrapper = dict(optimizer=optimizer))" : ""
+                sink.error("the config has no optim_wrapper: add e.g. optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01))\(hint)",
+                           section: "optim_wrapper", at: config.origin(of: "optimizer") ?? file)
                 return nil
             }
             guard var d = value.dict else {

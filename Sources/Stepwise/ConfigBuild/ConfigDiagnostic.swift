@@ -112,16 +112,15 @@ struct DiagnosticSink {
                     var afterColon = message.index(after: end)
                     if let c = Self.digits(message, &afterColon) { column = c; end = afterColon }
                 }
-                if best == nil || r.lowerBound < best!.range.lowerBound {
-                    best = (r.lowerBound..<end, ConfigOrigin(file: file, line: line, column: column))
-                }
+                if let b = best, b.range.lowerBound <= r.lowerBound { break }
+                best = (r.lowerBound..<end, ConfigOrigin(file: file, line: line, column: column))
                 break
             }
         }
         guard let best else { return (nil, message) }
         var rest = message
         let lead = " in "
-        if best.range.lowerBound >= message.index(message.startIndex, offsetBy: lead.count),
+        if message.distance(from: message.startIndex, to: best.range.lowerBound) >= lead.count,
            message[message.index(best.range.lowerBound, offsetBy: -lead.count)..<best.range.lowerBound] == lead[...] {
             rest.removeSubrange(message.index(best.range.lowerBound, offsetBy: -lead.count)..<best.range.upperBound)
         }
