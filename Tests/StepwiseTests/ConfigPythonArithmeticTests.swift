@@ -160,5 +160,30 @@ final class ConfigPythonArithmeticTests: XCTestCase {
         XCTAssertEqual(mmdet["optimizer"]?.dict?["paramwise_cfg"], mmdet["paramwise_cfg"])
         XCTAssertEqual(mmdet["lr_config"]?.dict?["warmup_iters"], .int(4000))
         XCTAssertEqual(mmdet["optimizer_config"]?.dict?["cumulative_iters"], .int(4))
+
+        let dataset = try parse("""
+            dataset_type = 'CocoDataset'
+            data_root = 'data/coco/'
+            img_norm_cfg = dict(
+                mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
+            train_pipeline = [
+                dict(type='LoadImageFromFile'),
+                dict(type='Resize', img_scale=(1333, 800), keep_ratio=True),
+                dict(type='Normalize', **img_norm_cfg),
+                dict(type='Collect', keys=['img', 'gt_bboxes', 'gt_labels']),
+            ]
+            data = dict(
+                samples_per_gpu=2,
+                train=dict(
+                    type=dataset_type,
+                    ann_file=data_root + 'annotations/instances_train2017.json',
+                    img_prefix=data_root + 'train2017/',
+                    pipeline=train_pipeline))
+            """)
+        let train = try XCTUnwrap(dataset["data"]?.dict?["train"]?.dict)
+        XCTAssertEqual(train["type"], .string("CocoDataset"))
+        XCTAssertEqual(train["ann_file"], .string("data/coco/annotations/instances_train2017.json"))
+        XCTAssertEqual(train["pipeline"]?.list?[2].dict?.keys, ["type", "mean", "std", "to_rgb"])
+        XCTAssertEqual(train["pipeline"], dataset["train_pipeline"])
     }
 }
