@@ -13,7 +13,6 @@
 #
 # Check it: stepwise config check configs/examples/simclr_resnet50_16xb256-lars-coslr-200e_in1k.py \
 #             --params configs/examples/params/simclr_resnet_tiny.yaml --iters-per-epoch 10
-#           stepwise schedule configs/examples/simclr_resnet50_16xb256-lars-coslr-200e_in1k.py --iters-per-epoch 10
 _base_ = [
     './_base_/schedules/lars_coslr-200e_in1k.py',
     './_base_/default_runtime_mmcv.py',
