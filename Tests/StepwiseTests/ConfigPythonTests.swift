@@ -2,7 +2,7 @@ import XCTest
 @testable import Stepwise
 
 /// The `.py` reader: every literal form it accepts, and every construct it refuses,
-/// with the line and column it points at.
+/// with the line and column it points at (arithmetic and names: ConfigPythonArithmeticTests).
 final class ConfigPythonTests: XCTestCase {
     private func parse(_ text: String, file: String = "config.py") throws -> ConfigDict {
         try ConfigLoader.parse(string: text, format: .python, origin: file)
@@ -90,13 +90,9 @@ final class ConfigPythonTests: XCTestCase {
         ("a = 1\nfrom x import y", 2, 1, "unsupported Python: import"),
         ("steps = range(10)", 1, 9, "unsupported Python: function call 'range'"),
         ("print(1)", 1, 1, "unsupported Python: function call 'print'"),
-        ("lr = 0.1 * 2", 1, 10, "unsupported Python: arithmetic operator '*'"),
-        ("lr = 0.1 + 2", 1, 10, "unsupported Python: arithmetic operator '+'"),
-        ("s = 'a' + 'b'", 1, 9, "unsupported Python: arithmetic operator '+'"),
         ("a = [i for i in x]", 1, 5, "unsupported Python: comprehension"),
         ("a = {k: 1 for k in x}", 1, 5, "unsupported Python: comprehension"),
         ("a = dict(x for x in y)", 1, 9, "unsupported Python: comprehension"),
-        ("a = lr", 1, 5, "unsupported Python: name 'lr' (values must be literals: only True, False, None and dict(...) are allowed)"),
         ("a = os.path", 1, 5, "unsupported Python: attribute access 'os.path'"),
         ("a = _base_.lr", 1, 5, "unsupported Python: attribute access '_base_.lr'; write {{_base_.lr}} to use a value from a base config"),
         ("a = x[0]", 1, 5, "unsupported Python: subscript 'x[...]'"),
@@ -114,8 +110,6 @@ final class ConfigPythonTests: XCTestCase {
         ("a = {1, 2}", 1, 5, "unsupported Python: set literal"),
         ("a = {1: 2}", 1, 6, "unsupported Python: dict key must be a string, not an int"),
         ("a = dict(1)", 1, 10, "unsupported Python: positional argument to dict() (use keyword arguments: dict(key=value))"),
-        ("a = dict(**b)", 1, 10, "unsupported Python: '**' unpacking in dict()"),
-        ("a = {**b}", 1, 6, "unsupported Python: '**' unpacking"),
         ("a = [*b]", 1, 6, "unsupported Python: '*' unpacking"),
         ("a = f'{x}'", 1, 5, "unsupported Python: f-string"),
         ("a = b'x'", 1, 5, "unsupported Python: bytes literal"),
@@ -128,13 +122,13 @@ final class ConfigPythonTests: XCTestCase {
         ("a, b = 1, 2", 1, 2, "unsupported Python: tuple unpacking"),
         ("a = b = 1", 1, 5, "unsupported Python: chained assignment"),
         ("a.b = 1", 1, 1, "unsupported Python: attribute access 'a.b'"),
-        ("[a] = [1]", 1, 2, "unsupported Python: name 'a' (values must be literals: only True, False, None and dict(...) are allowed)"),
-        ("1 + 1", 1, 3, "unsupported Python: arithmetic operator '+'"),
+        ("1 + 1", 1, 1, "unsupported Python: expression statement (a config holds only 'name = value' lines)"),
+        ("1 | 1", 1, 3, "unsupported Python: arithmetic operator '|'"),
         ("42", 1, 1, "unsupported Python: expression statement (a config holds only 'name = value' lines)"),
-        ("a = (x := 1)", 1, 6, "unsupported Python: name 'x' (values must be literals: only True, False, None and dict(...) are allowed)"),
+        ("a = (x := 1)", 1, 8, "unsupported Python: assignment expression ':='"),
         ("a = '\\N{DASH}'", 1, 6, "unsupported Python: \\N{...} escape; write the character itself or use \\u"),
         ("optimizer = dict(\n    type='SGD',\n    lr=get_lr(0.1),\n)", 3, 8, "unsupported Python: function call 'get_lr'"),
-        ("a = [\n    1,\n    2 ** 3,\n]", 3, 7, "unsupported Python: arithmetic operator '**'"),
+        ("a = [\n    1,\n    2 @ 3,\n]", 3, 7, "unsupported Python: arithmetic operator '@'"),
     ]
 
     static let syntaxErrors: [(String, Int, Int, String)] = [

@@ -1,11 +1,15 @@
 /// Reads an MMEngine-style `.py` config without running Python: top-level
 /// `name = value` assignments whose values are literals (`dict(...)`, `{...}`, lists,
-/// tuples, strings, numbers, `True`/`False`/`None`, unary signs). Anything else is
-/// refused at its line and column, so a config never silently means something else.
+/// tuples, strings, numbers, `True`/`False`/`None`), names assigned earlier in the file,
+/// `**name` inside dicts, and arithmetic on them (`lr = base_lr * 8 / 256`), evaluated
+/// as Python evaluates them (see `PythonArithmetic`). Anything else is refused at its
+/// line and column, so a config never silently means something else.
 struct PythonConfigParser {
     private let source: SourceText
     private let tokens: [PyToken]
     private var pos = 0
+    /// What each name assigned so far holds, for later statements (Python's module namespace).
+    private var names: [String: PyOperand] = [:]
 
     private static let keywords: Set<String> = [
         "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
@@ -83,7 +87,9 @@ struct PythonConfigParser {
                 if case .name = token.kind, isOp("=", peek(1)) {
                     throw unsupported("chained assignment", at: token)
                 }
-                config[name, origin: source.origin(t.offset)] = try expression(allowBareTuple: true)
+                let value = try expression(allowBareTuple: true)
+                config[name, origin: source.origin(t.offset)] = value.value
+                names[name] = value
                 return
             }
             if case .op(let op) = next.kind {
@@ -106,49 +112,75 @@ struct PythonConfigParser {
     }
 
     // MARK: Expressions
+    //
+    // Python's grammar, cut down to what configs use:
+    //   expression := sum (',' sum)*          (a bare tuple, where allowed)
+    //   sum        := term (('+' | '-') term)*
+    //   term       := factor (('*' | '/' | '//' | '%') factor)*
+    //   factor     := ('+' | '-') factor | power
+    //   power      := atom ['**' factor]
 
-    private mutating func expression(allowBareTuple: Bool) throws -> ConfigValue {
-        let first = try unary()
+    private mutating func expression(allowBareTuple: Bool) throws -> PyOperand {
+        let first = try sum()
         guard allowBareTuple, isOp(",") else { return first }
         // `x = 1, 2` is a tuple in Python; tuples read as lists.
-        var items = [first]
+        var items = [first.value]
         while isOp(",") {
             advance()
             if token.kind == .newline || token.kind == .end || isOp(";") { break }
-            items.append(try unary())
+            items.append(try sum().value)
         }
-        return .list(items)
+        return PyOperand(value: .list(items), isTuple: true)
     }
 
-    private mutating func unary() throws -> ConfigValue {
-        var negative = false
-        var signs: [PyToken] = []
-        while isOp("-") || isOp("+") {
-            if isOp("-") { negative.toggle() }
-            signs.append(token)
+    private mutating func sum() throws -> PyOperand {
+        var left = try term()
+        while isOp("+") || isOp("-") {
+            let op = token
             advance()
+            left = try apply(op, left, try term())
         }
-        let t = token
-        if case .int(let magnitude) = t.kind {
+        return left
+    }
+
+    private mutating func term() throws -> PyOperand {
+        var left = try factor()
+        while isOp("*") || isOp("/") || isOp("//") || isOp("%") {
+            let op = token
             advance()
-            // -9223372036854775808 is in range only because of its sign.
-            if negative {
-                guard magnitude <= UInt64(Int64.max) + 1 else { throw tooLarge(t) }
-                return .int(magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude))
-            }
-            guard magnitude <= UInt64(Int64.max) else { throw tooLarge(t) }
-            return .int(Int64(magnitude))
+            left = try apply(op, left, try factor())
         }
-        let value = try atom()
-        guard let sign = signs.first else { return value }
-        switch value {
-        case .float(let d): return .float(negative ? -d : d)
-        case .int(let v):
-            guard negative else { return value }
-            guard v != Int64.min else { throw tooLarge(t) }
-            return .int(-v)
-        default:
-            throw unsupported("unary '\(negative ? "-" : "+")' on \(value.typeDescription)", at: sign)
+        return left
+    }
+
+    private mutating func factor() throws -> PyOperand {
+        guard isOp("-") || isOp("+") else { return try power() }
+        let sign = token
+        advance()
+        // -9223372036854775808 is in range only because of its sign.
+        if isOp("-", sign), case .int(let magnitude) = token.kind, magnitude == UInt64(Int64.max) + 1, !isOp("**", peek(1)) {
+            advance()
+            return PyOperand(value: .int(.min))
+        }
+        let operand = try factor()
+        guard case .op(let op) = sign.kind else { return operand }
+        do { return try PythonArithmetic.unary(op, operand) } catch let f as PythonArithmetic.Failure {
+            throw source.error(f.kind, f.message, at: sign.offset)
+        }
+    }
+
+    private mutating func power() throws -> PyOperand {
+        let base = try atom()
+        guard isOp("**") else { return base }
+        let op = token
+        advance()
+        return try apply(op, base, try factor())
+    }
+
+    private func apply(_ op: PyToken, _ a: PyOperand, _ b: PyOperand) throws -> PyOperand {
+        guard case .op(let symbol) = op.kind else { return a }
+        do { return try PythonArithmetic.binary(symbol, a, b) } catch let f as PythonArithmetic.Failure {
+            throw source.error(f.kind, f.message, at: op.offset)
         }
     }
 
@@ -156,30 +188,32 @@ struct PythonConfigParser {
         syntax("integer literal does not fit in 64 bits", at: t)
     }
 
-    private mutating func atom() throws -> ConfigValue {
+    private mutating func atom() throws -> PyOperand {
         let t = token
         switch t.kind {
-        case .int:
-            return try unary()
+        case .int(let magnitude):
+            advance()
+            guard magnitude <= UInt64(Int64.max) else { throw tooLarge(t) }
+            return PyOperand(value: .int(Int64(magnitude)))
         case .float(let d):
             advance()
-            return .float(d)
+            return PyOperand(value: .float(d))
         case .string(var s):
             advance()
             // Adjacent literals concatenate: 'a' "b" -> 'ab'.
             while case .string(let more) = token.kind { s += more; advance() }
-            return .string(s)
+            return PyOperand(value: .string(s))
         case .reference(let text):
             advance()
-            return .string(text)
+            return PyOperand(value: .string(text))
         case .name(let name):
             return try named(name, t)
         case .op("["):
-            return .list(try sequence(closer: "]"))
+            return PyOperand(value: .list(try sequence(closer: "]")))
         case .op("("):
             return try parenthesized()
         case .op("{"):
-            return .dict(try braceDict())
+            return PyOperand(value: .dict(try braceDict()))
         case .op(let op) where op == "*" || op == "**":
             throw unsupported("'\(op)' unpacking", at: t)
         case .op("..."):
@@ -189,12 +223,12 @@ struct PythonConfigParser {
         }
     }
 
-    private mutating func named(_ name: String, _ t: PyToken) throws -> ConfigValue {
+    private mutating func named(_ name: String, _ t: PyToken) throws -> PyOperand {
         switch name {
-        case "True": advance(); return .bool(true)
-        case "False": advance(); return .bool(false)
-        case "None": advance(); return .null
-        case "dict" where isOp("(", peek(1)): return .dict(try dictCall())
+        case "True": advance(); return PyOperand(value: .bool(true))
+        case "False": advance(); return PyOperand(value: .bool(false))
+        case "None": advance(); return PyOperand(value: .null)
+        case "dict" where isOp("(", peek(1)): return PyOperand(value: .dict(try dictCall()))
         case "lambda": throw unsupported("lambda", at: t)
         case "not", "and", "or": throw unsupported("boolean operator '\(name)'", at: t)
         case "await", "yield": throw unsupported("'\(name)'", at: t)
@@ -209,7 +243,13 @@ struct PythonConfigParser {
             throw unsupported("attribute access '\(path)'\(hint)", at: t)
         }
         if isOp("[", next) { throw unsupported("subscript '\(name)[...]'", at: t) }
-        throw unsupported("name '\(name)' (values must be literals: only True, False, None and dict(...) are allowed)", at: t)
+        if isOp(":=", next) { throw unsupported("assignment expression ':='", at: next) }
+        guard let value = names[name] else {
+            throw source.error(.reference, "name '\(name)' is not defined: a config may use only names assigned earlier "
+                                   + "in the same file (a base config's values are written {{_base_.\(name)}})", at: t.offset)
+        }
+        advance()
+        return value
     }
 
     /// Elements up to `closer`; the opening bracket is the current token.
@@ -219,7 +259,7 @@ struct PythonConfigParser {
         advance()
         var items: [ConfigValue] = []
         while !isOp(closer) {
-            items.append(try expression(allowBareTuple: false))
+            items.append(try expression(allowBareTuple: false).value)
             if isOp(",") { advance(); continue }
             guard isOp(closer) else { throw diagnose(token, expected: "',' or '\(closer)'") }
         }
@@ -227,23 +267,34 @@ struct PythonConfigParser {
         return items
     }
 
-    private mutating func parenthesized() throws -> ConfigValue {
+    private mutating func parenthesized() throws -> PyOperand {
         let open = token
         try rejectComprehension(open)
         advance()
-        if isOp(")") { advance(); return .list([]) }
+        if isOp(")") { advance(); return PyOperand(value: .list([]), isTuple: true) }
         let first = try expression(allowBareTuple: false)
         if isOp(")") { advance(); return first }
         guard isOp(",") else { throw diagnose(token, expected: "',' or ')'") }
-        var items = [first]
+        var items = [first.value]
         while isOp(",") {
             advance()
             if isOp(")") { break }
-            items.append(try expression(allowBareTuple: false))
+            items.append(try expression(allowBareTuple: false).value)
         }
         guard isOp(")") else { throw diagnose(token, expected: "',' or ')'") }
         advance()
-        return .list(items)
+        return PyOperand(value: .list(items), isTuple: true)
+    }
+
+    /// `**name` inside a dict display or `dict(...)`: the dict an earlier name holds.
+    private mutating func unpacked(in what: String) throws -> ConfigDict {
+        let star = token
+        advance()
+        let operand = try factor()
+        guard case .dict(let d) = operand.value else {
+            throw source.error(.type, "'**' in \(what) needs a dict, not \(operand.value.typeDescription)", at: star.offset)
+        }
+        return d
     }
 
     private mutating func braceDict() throws -> ConfigDict {
@@ -252,19 +303,23 @@ struct PythonConfigParser {
         advance()
         var dict = ConfigDict(origin: source.origin(open.offset))
         while !isOp("}") {
-            if isOp("**") { throw unsupported("'**' unpacking", at: token) }
-            let keyToken = token
-            let key = try expression(allowBareTuple: false)
-            guard isOp(":") else {
-                if isOp(",") || isOp("}") { throw unsupported("set literal", at: open) }
-                throw diagnose(token, expected: "':'")
+            if isOp("**") {
+                // {**base, 'k': v}: later entries win, as in Python.
+                for e in try unpacked(in: "a dict display").entries { dict[e.key, origin: e.origin] = e.value }
+            } else {
+                let keyToken = token
+                let key = try expression(allowBareTuple: false).value
+                guard isOp(":") else {
+                    if isOp(",") || isOp("}") { throw unsupported("set literal", at: open) }
+                    throw diagnose(token, expected: "':'")
+                }
+                guard case .string(let k) = key, BaseReference.index(of: k) == nil else {
+                    throw unsupported("dict key must be a string, not \(key.typeDescription)", at: keyToken)
+                }
+                advance()
+                // A repeated key keeps its first position and takes the last value, as in Python.
+                dict[k, origin: source.origin(keyToken.offset)] = try expression(allowBareTuple: false).value
             }
-            guard case .string(let k) = key, BaseReference.index(of: k) == nil else {
-                throw unsupported("dict key must be a string, not \(key.typeDescription)", at: keyToken)
-            }
-            advance()
-            // A repeated key keeps its first position and takes the last value, as in Python.
-            dict[k, origin: source.origin(keyToken.offset)] = try expression(allowBareTuple: false)
             if isOp(",") { advance(); continue }
             guard isOp("}") else { throw diagnose(token, expected: "',' or '}'") }
         }
@@ -280,14 +335,21 @@ struct PythonConfigParser {
         var dict = ConfigDict(origin: source.origin(callee.offset))
         while !isOp(")") {
             let t = token
-            if isOp("**") { throw unsupported("'**' unpacking in dict()", at: t) }
-            guard case .name(let key) = t.kind, isOp("=", peek(1)) else {
-                throw unsupported("positional argument to dict() (use keyword arguments: dict(key=value))", at: t)
+            if isOp("**") {
+                for e in try unpacked(in: "dict()").entries {
+                    // Python: dict() got multiple values for keyword argument 'k'.
+                    if dict[e.key] != nil { throw syntax("keyword argument repeated: '\(e.key)' (also in the '**' dict)", at: t) }
+                    dict[e.key, origin: e.origin] = e.value
+                }
+            } else {
+                guard case .name(let key) = t.kind, isOp("=", peek(1)) else {
+                    throw unsupported("positional argument to dict() (use keyword arguments: dict(key=value))", at: t)
+                }
+                if Self.keywords.contains(key) { throw syntax("'\(key)' is a Python keyword and cannot be an argument name", at: t) }
+                if dict[key] != nil { throw syntax("keyword argument repeated: '\(key)'", at: t) }
+                advance(); advance()
+                dict[key, origin: source.origin(t.offset)] = try expression(allowBareTuple: false).value
             }
-            if Self.keywords.contains(key) { throw syntax("'\(key)' is a Python keyword and cannot be an argument name", at: t) }
-            if dict[key] != nil { throw syntax("keyword argument repeated: '\(key)'", at: t) }
-            advance(); advance()
-            dict[key, origin: source.origin(t.offset)] = try expression(allowBareTuple: false)
             if isOp(",") { advance(); continue }
             guard isOp(")") else { throw diagnose(token, expected: "',' or ')'") }
         }
