@@ -1,0 +1,123 @@
+import Foundation
+
+/// The processes of one data-parallel run, as MPI numbers them. Rank 0 logs and writes.
+public protocol Communicator: AnyObject, Sendable {
+    var rank: Int { get }
+    var size: Int { get }
+    /// In place: every rank's buffer becomes the element-wise sum over ranks.
+    func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws
+    func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws
+    /// Root's buffer to every rank.
+    func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws
+    func barrier() throws
+}
+
+/// Open MPI, reached through libStepwiseMPI.so (beside the executable), opened only when a
+/// run is data parallel, so a single-process run never loads MPI.
+public final class MPICommunicator: Communicator, @unchecked Sendable {
+    public let rank: Int
+    public let size: Int
+
+    private typealias Status = @convention(c) () -> Int32
+    private typealias IntOut = @convention(c) (UnsafeMutablePointer<Int32>?) -> Int32
+    private typealias ReduceF = @convention(c) (UnsafeMutablePointer<Float>?, Int64) -> Int32
+    private typealias ReduceD = @convention(c) (UnsafeMutablePointer<Double>?, Int64) -> Int32
+    private typealias Bcast = @convention(c) (UnsafeMutablePointer<Float>?, Int64, Int32) -> Int32
+    private typealias ErrorText = @convention(c) (Int32, UnsafeMutablePointer<CChar>?, Int32) -> Void
+
+    private let reduceF: ReduceF
+    private let reduceD: ReduceD
+    private let bcast: Bcast
+    private let barrierFn: Status
+    private let finalizeFn: Status
+    private let errorText: ErrorText
+
+    nonisolated(unsafe) private static var shared: MPICommunicator?
+    private static let lock = NSLock()
+
+    /// Whether this process was started by mpirun (Open MPI sets OMPI_COMM_WORLD_SIZE).
+    public static var launchedByMPIRun: Bool {
+        ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil
+    }
+
+    /// The process-wide communicator (MPI initializes once per process).
+    public static func world() throws -> MPICommunicator {
+        lock.lock()
+        defer { lock.unlock() }
+        if let shared { return shared }
+        let made = try MPICommunicator()
+        shared = made
+        return made
+    }
+
+    private init() throws {
+        let env = ProcessInfo.processInfo.environment
+        let candidates = [env["STEPWISE_MPI_LIBRARY"], PluginLoader.bundledDirectory().map { $0 + "/libStepwiseMPI.so" }]
+            .compactMap { $0 }
+        var handle: UnsafeMutableRawPointer?
+        var reasons: [String] = []
+        for path in candidates {
+            // RTLD_GLOBAL: Open MPI's own components (dlopened by libmpi) resolve libmpi's symbols.
+            handle = dlopen(path, RTLD_NOW | RTLD_GLOBAL)
+            if handle != nil { break }
+            reasons.append(dlerror().map { String(cString: $0) } ?? path)
+        }
+        guard let handle else {
+            throw StepwiseError(.plugin, "cannot open the MPI library libStepwiseMPI.so (\(reasons.joined(separator: "; "))); build the package with Open MPI installed (bash scripts/setup.sh) or set STEPWISE_MPI_LIBRARY")
+        }
+        func symbol<T>(_ name: String, _: T.Type) throws -> T {
+            guard let p = dlsym(handle, name) else {
+                throw StepwiseError(.plugin, "libStepwiseMPI.so has no \(name): rebuild the package")
+            }
+            return unsafeBitCast(p, to: T.self)
+        }
+        let initFn = try symbol("swmpi_init", Status.self)
+        let rankFn = try symbol("swmpi_rank", IntOut.self)
+        let sizeFn = try symbol("swmpi_size", IntOut.self)
+        reduceF = try symbol("swmpi_allreduce_sum_f32", ReduceF.self)
+        reduceD = try symbol("swmpi_allreduce_sum_f64", ReduceD.self)
+        bcast = try symbol("swmpi_bcast_f32", Bcast.self)
+        barrierFn = try symbol("swmpi_barrier", Status.self)
+        finalizeFn = try symbol("swmpi_finalize", Status.self)
+        errorText = try symbol("swmpi_error_text", ErrorText.self)
+        var r: Int32 = 0, s: Int32 = 0
+        let text = errorText
+        func check(_ code: Int32, _ what: String) throws {
+            guard code != 0 else { return }
+            throw StepwiseError(.io, "MPI \(what) failed: \(Self.describe(code, text))")
+        }
+        try check(initFn(), "initialization")
+        try check(rankFn(&r), "rank query")
+        try check(sizeFn(&s), "size query")
+        rank = Int(r)
+        size = Int(s)
+    }
+
+    private static func describe(_ code: Int32, _ text: ErrorText) -> String {
+        var buffer = [CChar](repeating: 0, count: 512)
+        text(code, &buffer, Int32(buffer.count))
+        return String(cString: buffer) + " (code \(code))"
+    }
+
+    private func check(_ code: Int32, _ what: String) throws {
+        guard code != 0 else { return }
+        throw StepwiseError(.io, "MPI \(what) on rank \(rank) of \(size) failed: \(Self.describe(code, errorText))")
+    }
+
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
+        try check(reduceF(buffer.baseAddress, Int64(buffer.count)), "all-reduce of \(buffer.count) floats")
+    }
+
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {
+        try check(reduceD(buffer.baseAddress, Int64(buffer.count)), "all-reduce of \(buffer.count) doubles")
+    }
+
+    public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws {
+        try check(bcast(buffer.baseAddress, Int64(buffer.count), Int32(root)), "broadcast of \(buffer.count) floats")
+    }
+
+    public func barrier() throws { try check(barrierFn(), "barrier") }
+
+    /// Ends MPI for this process; call once, after the last collective.
+    public func finalize() throws { try check(finalizeFn(), "finalize") }
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import Foundation
+import Stepwise
+
+/// Hidden: the data-parallel self-check the tests start under `mpirun -n R`. Each rank
+/// writes its final parameters and all-reduce counts to `<out>.rank<r>.json`.
+struct DistCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dist-check", abstract: "Data-parallel self-check (run under mpirun).",
+        shouldDisplay: false)
+
+    @OptionGroup var plugins: PluginOptions
+    @Option var iterations: Int = 12
+    @Option var accumulation: Int = 1
+    @Option var ranks: Int = 2
+    @Option(help: "Bucket size in bytes (small values force several all-reduce calls per step).")
+    var bucketBytes: Int = 25 << 20
+    @Option(help: "The optim_wrapper dict, as YAML.")
+    var wrapper: String = DataParallelCheck.defaultWrapper
+    @Option var out: String
+
+    func run() throws {
+        let registry = plugins.load(quiet: true)
+        let communicator = MPICommunicator.launchedByMPIRun ? try MPICommunicator.world() : nil
+        let result = try DataParallelCheck.run(registry: registry, wrapperYAML: wrapper, iterations: iterations,
+                                               accumulation: accumulation, ranks: ranks, bucketBytes: bucketBytes,
+                                               communicator: communicator)
+        let data = try JSONEncoder().encode(result)
+        try data.write(to: URL(fileURLWithPath: "\(out).rank\(result.rank).json"), options: .atomic)
+        try communicator?.finalize()
+    }
+}
