@@ -29,7 +29,7 @@ public final class GradientAllReduce: GradientSynchronizer, @unchecked Sendable 
 
     public init(communicator: Communicator, bucketBytes: Int = 25 << 20) {
         self.communicator = communicator
-        self.bucketBytes = max(bucketBytes, 4096)
+        self.bucketBytes = max(bucketBytes, MemoryLayout<Float>.stride)
         buffer = .allocate(capacity: 0)
     }
 
