@@ -18,13 +18,25 @@ struct DistCheckCommand: ParsableCommand {
     @Option(help: "The optim_wrapper dict, as YAML.")
     var wrapper: String = DataParallelCheck.defaultWrapper
     @Option var out: String
+    @Flag(help: "Shard the optimizer state (ZeRO-1).") var zero = false
+    @Option(help: "Resume from this dist-check result's parameters and every '<prefix>.rank<r>.json' shard of it.")
+    var resumeFrom: String?
 
     func run() throws {
         let registry = plugins.load(quiet: true)
         let communicator = MPICommunicator.launchedByMPIRun ? try MPICommunicator.world() : nil
+        var resume: DataParallelCheck.Resume?
+        if let prefix = resumeFrom {
+            var shards: [DataParallelCheck.Result] = []
+            while let data = FileManager.default.contents(atPath: "\(prefix).rank\(shards.count).json") {
+                shards.append(try JSONDecoder().decode(DataParallelCheck.Result.self, from: data))
+            }
+            guard let first = shards.first else { throw ValidationError("no \(prefix).rank0.json to resume from") }
+            resume = .init(iteration: first.iterations, params: first.params, shards: shards.map(\.state))
+        }
         let result = try DataParallelCheck.run(registry: registry, wrapperYAML: wrapper, iterations: iterations,
                                                accumulation: accumulation, ranks: ranks, bucketBytes: bucketBytes,
-                                               communicator: communicator)
+                                               zero: zero, resume: resume, communicator: communicator)
         let data = try JSONEncoder().encode(result)
         try data.write(to: URL(fileURLWithPath: "\(out).rank\(result.rank).json"), options: .atomic)
         try communicator?.finalize()

@@ -28,7 +28,7 @@ final class DistributedTests: XCTestCase {
         Case(name: "AmpOptimWrapper dynamic scale + Adam, accumulation 2",
              wrapper: "{type: AmpOptimWrapper, loss_scale: dynamic, optimizer: {type: Adam, lr: 0.05}, clip_grad: {max_norm: 1.0}}",
              iterations: 8, accumulation: 2),
-        // 12 + 3 gradient values and 3 flags in buckets of 8 floats: 3 calls a step.
+        // 9 + 3 gradient values and 4 + 1 flags in buckets of 8 floats: 3 calls a step.
         Case(name: "buckets of 32 bytes", wrapper: DataParallelCheck.defaultWrapper, iterations: 6, accumulation: 2,
              bucketBytes: 32, callsPerRound: 3),
     ]
@@ -73,6 +73,9 @@ final class DistributedTests: XCTestCase {
         func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws { calls += 1 }
         func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws { calls += 1 }
         func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws {}
+        func allGather(_ send: UnsafeBufferPointer<Float>, into receive: UnsafeMutableBufferPointer<Float>, counts: [Int]) throws {
+            _ = receive.initialize(from: send)
+        }
         func barrier() throws {}
     }
 
@@ -119,19 +122,25 @@ final class DistributedTests: XCTestCase {
 
     /// Runs `stepwise dist-check` on `ranks` processes over loopback shared memory and
     /// returns every rank's result.
-    static func runUnderMPI(mpirun: String, ranks: Int, _ c: Case) throws -> [DataParallelCheck.Result] {
+    static func runUnderMPI(mpirun: String, ranks: Int, _ c: Case, extra: [String] = [],
+                            keepIn dir: String? = nil) throws -> [DataParallelCheck.Result] {
+        try runUnderMPI(mpirun: mpirun, ranks: ranks, name: c.name, arguments: [
+            "--iterations", "\(c.iterations)", "--accumulation", "\(c.accumulation)",
+            "--bucket-bytes", "\(c.bucketBytes)", "--wrapper", c.wrapper] + extra, keepIn: dir)
+    }
+
+    static func runUnderMPI(mpirun: String, ranks: Int, name: String, arguments: [String],
+                            keepIn keep: String? = nil) throws -> [DataParallelCheck.Result] {
         let stepwise = (buildDir as NSString).appendingPathComponent("stepwise")
         guard FileManager.default.isExecutableFile(atPath: stepwise) else {
             throw StepwiseError.usage("no stepwise binary in \(buildDir): build the package with `swift build` first")
         }
-        let dir = PluginBuilder.folder()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = keep ?? PluginBuilder.folder()
+        defer { if keep == nil { try? FileManager.default.removeItem(atPath: dir) } }
         let out = (dir as NSString).appendingPathComponent("check")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: mpirun)
-        p.arguments = MPILaunch.arguments(ranks: ranks) + [
-            stepwise, "dist-check", "--iterations", "\(c.iterations)", "--accumulation", "\(c.accumulation)",
-            "--ranks", "\(ranks)", "--bucket-bytes", "\(c.bucketBytes)", "--wrapper", c.wrapper, "--out", out]
+        p.arguments = MPILaunch.arguments(ranks: ranks) + [stepwise, "dist-check", "--ranks", "\(ranks)", "--out", out] + arguments
         p.environment = MPILaunch.environment(ProcessInfo.processInfo.environment)
         let log = Pipe()
         p.standardOutput = log
@@ -140,7 +149,7 @@ final class DistributedTests: XCTestCase {
         let text = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         guard p.terminationStatus == 0 else {
-            throw StepwiseError.usage("mpirun -n \(ranks) stepwise dist-check (\(c.name)) exited \(p.terminationStatus):\n\(text)")
+            throw StepwiseError.usage("mpirun -n \(ranks) stepwise dist-check (\(name)) exited \(p.terminationStatus):\n\(text)")
         }
         return try (0..<ranks).map { r in
             try JSONDecoder().decode(DataParallelCheck.Result.self,

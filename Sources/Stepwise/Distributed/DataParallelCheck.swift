@@ -2,13 +2,14 @@ import Foundation
 import StepwiseABI
 
 /// A small, exactly known data-parallel run used to check the all-reduce path end to end:
-/// a linear model (4 inputs, 3 outputs, mean squared error) trained through a real
+/// a linear model (3 inputs, 3 outputs, mean squared error; each weight row its own
+/// parameter, so ZeRO-1 can split them evenly) trained through a real
 /// OptimWrapper from the plugins. Rank r of R draws its own batch each iteration; one
 /// process with no communicator draws the union of all R ranks' batches instead, which is
 /// what data parallelism must reproduce (the mean of per-rank means over equal batches is
 /// the mean over their union).
 public enum DataParallelCheck {
-    public static let inputs = 4, outputs = 3
+    public static let inputs = 3, outputs = 3
 
     public struct Result: Codable, Equatable, Sendable {
         public var rank: Int
@@ -19,8 +20,48 @@ public enum DataParallelCheck {
         public var rounds: Int
         public var calls: Int
         public var stepsTaken: Int
-        /// Parameters after the run, in model order (weight, then bias).
+        /// Parameters after the run, in model order (weight rows, then bias).
         public var params: [[Float]]
+        /// The optimizer state this process holds (its shard under ZeRO-1).
+        public var state: StateShard
+        /// All-gathers of updated parameters (ZeRO-1 only).
+        public var gathers = 0
+    }
+
+    /// An optimizer state (or one rank's shard of it) as plain values.
+    public struct StateShard: Codable, Equatable, Sendable {
+        public var initialized: [String] = []
+        public var tensors: [String: [Float]] = [:]
+        public var shapes: [String: [Int]] = [:]
+        public var scalars: [String: Double] = [:]
+        /// Floats of state held: what ZeRO-1 divides by the number of ranks.
+        public var floats: Int { tensors.values.reduce(0) { $0 + $1.count } }
+
+        init(_ state: OptimizerState) {
+            initialized = state.initialized
+            for t in state.tensors { tensors[t.key] = t.values; shapes[t.key] = t.shape }
+            for x in state.scalars { scalars[x.key] = x.value }
+        }
+
+        /// Into `base` (a state dict of the same optimizer, for its type and groups).
+        func applied(to base: OptimizerState) -> OptimizerState {
+            var out = base
+            out.initialized = initialized
+            out.tensors = tensors.keys.sorted().map { .init(key: $0, shape: shapes[$0] ?? [], values: tensors[$0] ?? []) }
+            out.scalars = scalars.keys.sorted().map { .init(key: $0, value: scalars[$0] ?? 0) }
+            return out
+        }
+    }
+
+    /// Where a resumed run starts: the iteration, the parameters, and every rank's state
+    /// shard from the run that saved it (any number of ranks).
+    public struct Resume: Sendable {
+        public var iteration: Int
+        public var params: [[Float]]
+        public var shards: [StateShard]
+        public init(iteration: Int, params: [[Float]], shards: [StateShard]) {
+            self.iteration = iteration; self.params = params; self.shards = shards
+        }
     }
 
     public static let defaultWrapper = "{optimizer: {type: SGD, lr: 0.1, momentum: 0.9}, clip_grad: {max_norm: 0.5}}"
@@ -30,37 +71,56 @@ public enum DataParallelCheck {
     /// trains on the union of `ranks` ranks' batches.
     public static func run(registry: PluginRegistry, wrapperYAML: String = defaultWrapper, iterations: Int,
                            accumulation: Int, ranks: Int, batch: Int = 8, bucketBytes: Int = 25 << 20,
-                           communicator: Communicator?) throws -> Result {
+                           zero: Bool = false, resume: Resume? = nil, communicator: Communicator?) throws -> Result {
         var config = try ConfigLoader.parse(string: wrapperYAML, format: .yaml, origin: "dist-check wrapper")
         config["accumulative_counts"] = .int(Int64(accumulation))
-        let weight = Parameter(name: "linear.weight", shape: [inputs, outputs],
-                               values: (0..<(inputs * outputs)).map { Float($0 % 5) * 0.1 - 0.2 })
-        let bias = Parameter(name: "linear.bias", shape: [outputs], tag: STEPWISE_PARAM_BIAS,
-                             values: [0.05, -0.05, 0])
-        let wrapper = try OptimWrapper(registry: registry, config: config, params: [weight, bias])
-        try wrapper.initializeCountStatus(maxCounts: iterations)
-        var sync: GradientAllReduce?
+        let rows = (0..<inputs).map { i in
+            Parameter(name: "linear.weight.\(i)", shape: [outputs], values: (0..<outputs).map { Float((i * outputs + $0) % 5) * 0.1 - 0.2 })
+        }
+        let bias = Parameter(name: "linear.bias", shape: [outputs], tag: STEPWISE_PARAM_BIAS, values: [0.05, -0.05, 0])
+        let params = rows + [bias]
+        let wrapper = try OptimWrapper(registry: registry, config: config, params: params)
+        let start = resume?.iteration ?? 0
+        try wrapper.initializeCountStatus(initCounts: start, maxCounts: iterations)
+        var reduce: GradientAllReduce?
+        var sharded: ZeroRedundancy?
         if let communicator {
             guard communicator.size == ranks else {
                 throw StepwiseError.usage("dist-check: \(ranks) ranks asked, but mpirun started \(communicator.size)")
             }
-            sync = GradientAllReduce(communicator: communicator, bucketBytes: bucketBytes)
-            wrapper.gradientSync = sync
+            if zero {
+                sharded = ZeroRedundancy(communicator: communicator, groups: wrapper.paramGroups.map(\.params), bucketBytes: bucketBytes)
+                reduce = sharded?.reduce
+                wrapper.gradientSync = sharded
+            } else {
+                reduce = GradientAllReduce(communicator: communicator, bucketBytes: bucketBytes)
+                wrapper.gradientSync = reduce
+            }
+        }
+        if let resume {
+            for (p, values) in zip(params, resume.params) { _ = p.data.initialize(from: values) }
+            let base = try wrapper.optimizer.stateDict()
+            var full = try ZeroRedundancy.consolidate(resume.shards.map { $0.applied(to: base) })
+            if let sharded { full = sharded.localState(full) }
+            try wrapper.optimizer.loadStateDict(full)
         }
         let myRanks = communicator.map { [$0.rank] } ?? Array(0..<ranks)
         var stepsTaken = 0
-        for iter in 0..<iterations {
+        for iter in start..<iterations {
             let samples = myRanks.flatMap { r in (0..<batch).map { sample(iter: iter, rank: r, index: $0) } }
-            let (loss, gw, gb) = lossAndGradient(weight: weight, bias: bias, samples: samples)
+            let (loss, gw, gb) = lossAndGradient(rows: rows, bias: bias, samples: samples)
             let report = try wrapper.updateParams(loss: loss) { factor in
-                gw.map { Float($0 * factor) }.withUnsafeBufferPointer { weight.accumulateGrad($0) }
+                for (i, row) in rows.enumerated() {
+                    gw[(i * outputs)..<((i + 1) * outputs)].map { Float($0 * factor) }.withUnsafeBufferPointer { row.accumulateGrad($0) }
+                }
                 gb.map { Float($0 * factor) }.withUnsafeBufferPointer { bias.accumulateGrad($0) }
             }
             if report.step?.stepped == true { stepsTaken += 1 }
         }
         return Result(rank: communicator?.rank ?? 0, ranks: ranks, iterations: iterations, accumulation: accumulation,
-                      rounds: sync?.rounds ?? 0, calls: sync?.calls ?? 0, stepsTaken: stepsTaken,
-                      params: [weight.values, bias.values])
+                      rounds: reduce?.rounds ?? 0, calls: reduce?.calls ?? 0, stepsTaken: stepsTaken,
+                      params: params.map(\.values), state: StateShard(try wrapper.optimizer.stateDict()),
+                      gathers: sharded?.gathers ?? 0)
     }
 
     /// One (x, target) pair, fixed by (iteration, rank, index) alone.
@@ -81,7 +141,7 @@ public enum DataParallelCheck {
     }
 
     /// Mean over samples of 0.5 * |x W + b - t|^2, and its gradients, in double.
-    static func lossAndGradient(weight: Parameter, bias: Parameter,
+    static func lossAndGradient(rows: [Parameter], bias: Parameter,
                                 samples: [(x: [Double], t: [Double])]) -> (Double, [Double], [Double]) {
         var gw = [Double](repeating: 0, count: inputs * outputs), gb = [Double](repeating: 0, count: outputs)
         var loss = 0.0
@@ -89,7 +149,7 @@ public enum DataParallelCheck {
         for (x, t) in samples {
             for o in 0..<outputs {
                 var y = Double(bias.data[o])
-                for i in 0..<inputs { y += x[i] * Double(weight.data[i * outputs + o]) }
+                for i in 0..<inputs { y += x[i] * Double(rows[i].data[o]) }
                 let r = y - t[o]
                 loss += 0.5 * r * r / n
                 gb[o] += r / n

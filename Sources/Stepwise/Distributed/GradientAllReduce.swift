@@ -8,6 +8,16 @@ public protocol GradientSynchronizer: AnyObject {
     /// gradient counts as zeros; it has one afterwards if any process had one). Returns
     /// whether any process saw a non-finite loss in the window.
     func synchronize(_ params: [Parameter], lossNonFinite: Bool) throws -> Bool
+    /// After the wrapper's `pre_step`, just before the optimizer steps (ZeRO-1 hides the
+    /// gradients of parameters another process owns, so no state is made for them).
+    func beforeOptimizerStep(_ params: [Parameter]) throws
+    /// After the optimizer stepped (ZeRO-1 gathers the updated parameters).
+    func afterOptimizerStep(_ params: [Parameter]) throws
+}
+
+extension GradientSynchronizer {
+    public func beforeOptimizerStep(_ params: [Parameter]) throws {}
+    public func afterOptimizerStep(_ params: [Parameter]) throws {}
 }
 
 /// Gradient averaging with MPI all-reduce over a few large buckets (torch DDP's

@@ -9,6 +9,9 @@ public protocol Communicator: AnyObject, Sendable {
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws
     /// Root's buffer to every rank.
     func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws
+    /// Every rank's `send` (counts[r] floats from rank r), concatenated in rank order into
+    /// `receive` on every rank.
+    func allGather(_ send: UnsafeBufferPointer<Float>, into receive: UnsafeMutableBufferPointer<Float>, counts: [Int]) throws
     func barrier() throws
 }
 
@@ -23,11 +26,14 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     private typealias ReduceF = @convention(c) (UnsafeMutablePointer<Float>?, Int64) -> Int32
     private typealias ReduceD = @convention(c) (UnsafeMutablePointer<Double>?, Int64) -> Int32
     private typealias Bcast = @convention(c) (UnsafeMutablePointer<Float>?, Int64, Int32) -> Int32
+    private typealias GatherV = @convention(c) (UnsafePointer<Float>?, Int64, UnsafeMutablePointer<Float>?,
+                                                UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> Int32
     private typealias ErrorText = @convention(c) (Int32, UnsafeMutablePointer<CChar>?, Int32) -> Void
 
     private let reduceF: ReduceF
     private let reduceD: ReduceD
     private let bcast: Bcast
+    private let gatherV: GatherV
     private let barrierFn: Status
     private let finalizeFn: Status
     private let errorText: ErrorText
@@ -77,6 +83,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         reduceF = try symbol("swmpi_allreduce_sum_f32", ReduceF.self)
         reduceD = try symbol("swmpi_allreduce_sum_f64", ReduceD.self)
         bcast = try symbol("swmpi_bcast_f32", Bcast.self)
+        gatherV = try symbol("swmpi_allgatherv_f32", GatherV.self)
         barrierFn = try symbol("swmpi_barrier", Status.self)
         finalizeFn = try symbol("swmpi_finalize", Status.self)
         errorText = try symbol("swmpi_error_text", ErrorText.self)
@@ -114,6 +121,18 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws {
         try check(bcast(buffer.baseAddress, Int64(buffer.count), Int32(root)), "broadcast of \(buffer.count) floats")
+    }
+
+    public func allGather(_ send: UnsafeBufferPointer<Float>, into receive: UnsafeMutableBufferPointer<Float>, counts: [Int]) throws {
+        guard counts.count == size, counts[rank] == send.count, counts.reduce(0, +) <= receive.count,
+              counts.allSatisfy({ $0 <= Int(Int32.max) }), counts.reduce(0, +) <= Int(Int32.max) else {
+            throw StepwiseError.usage("all-gather on rank \(rank): counts \(counts) do not fit \(send.count) sent, \(receive.count) received (each below 2^31)")
+        }
+        var displs: [Int32] = []
+        var at = 0
+        for c in counts { displs.append(Int32(at)); at += c }
+        let counts32 = counts.map { Int32($0) }
+        try check(gatherV(send.baseAddress, Int64(send.count), receive.baseAddress, counts32, displs), "all-gather of \(at) floats")
     }
 
     public func barrier() throws { try check(barrierFn(), "barrier") }

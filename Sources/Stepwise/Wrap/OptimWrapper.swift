@@ -190,7 +190,10 @@ public final class OptimWrapper: @unchecked Sendable {
         let runStep = pre.step && !skipLoss
         if runStep {
             centralizeGradients()
+            let all = gradientSync == nil ? [] : optimizer.paramGroups.flatMap(\.params)
+            try gradientSync?.beforeOptimizerStep(all)
             try optimizer.step(closure: closure)
+            try gradientSync?.afterOptimizerStep(all)
             precision.invalidate()
         }
         try wrapper.postStep(stepped: runStep)
