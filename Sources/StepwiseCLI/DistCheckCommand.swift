@@ -21,6 +21,7 @@ struct DistCheckCommand: ParsableCommand {
     @Flag(help: "Shard the optimizer state (ZeRO-1).") var zero = false
     @Option(help: "Resume from this dist-check result's parameters and every '<prefix>.rank<r>.json' shard of it.")
     var resumeFrom: String?
+    @Option(help: "Make one gradient infinite: 'ITER:RANK'.") var nonFiniteAt: String?
 
     func run() throws {
         let registry = plugins.load(quiet: true)
@@ -36,9 +37,17 @@ struct DistCheckCommand: ParsableCommand {
         }
         let result = try DataParallelCheck.run(registry: registry, wrapperYAML: wrapper, iterations: iterations,
                                                accumulation: accumulation, ranks: ranks, bucketBytes: bucketBytes,
-                                               zero: zero, resume: resume, communicator: communicator)
+                                               zero: zero, resume: resume, nonFiniteAt: try badGradient(),
+                                               communicator: communicator)
         let data = try JSONEncoder().encode(result)
         try data.write(to: URL(fileURLWithPath: "\(out).rank\(result.rank).json"), options: .atomic)
         try communicator?.finalize()
+    }
+
+    private func badGradient() throws -> (iteration: Int, rank: Int)? {
+        guard let text = nonFiniteAt else { return nil }
+        let parts = text.split(separator: ":").compactMap { Int($0) }
+        guard parts.count == 2 else { throw ValidationError("--non-finite-at takes ITER:RANK, got '\(text)'") }
+        return (parts[0], parts[1])
     }
 }

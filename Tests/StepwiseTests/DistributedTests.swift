@@ -64,6 +64,26 @@ final class DistributedTests: XCTestCase {
         XCTAssertGreaterThan(gap, 1e-3)
     }
 
+    func testAnOverflowOnOneRankIsSkippedOnEveryRank() throws {
+        // The infinity is summed into every rank's gradient, so the loss scaler of each rank
+        // sees it, skips the same step and backs off the same way.
+        let mpirun = try Self.mpirun()
+        let c = Case(name: "overflow on rank 1 at iteration 2",
+                     wrapper: "{type: AmpOptimWrapper, loss_scale: dynamic, optimizer: {type: Adam, lr: 0.05}}",
+                     iterations: 5, accumulation: 1)
+        let ranks = try Self.runUnderMPI(mpirun: mpirun, ranks: 2, c, extra: ["--non-finite-at", "2:1"])
+        let single = try DataParallelCheck.run(registry: Self.registry, wrapperYAML: c.wrapper, iterations: 5, accumulation: 1,
+                                               ranks: 2, nonFiniteAt: (2, 1), communicator: nil)
+        for r in ranks {
+            XCTAssertEqual(r.stepsTaken, 4, "rank \(r.rank)")
+            XCTAssertEqual(r.lossScale, single.lossScale, "rank \(r.rank)")
+        }
+        XCTAssertEqual(single.stepsTaken, 4)
+        XCTAssertLessThan(single.lossScale, 65536, "the scale backed off")
+        XCTAssertEqual(ranks[0].params, ranks[1].params)
+        XCTAssertFalse(ranks[0].params.joined().contains { !$0.isFinite })
+    }
+
     // MARK: In process (no MPI): where communication happens
 
     /// One rank of one: sums are the identity, calls are counted.

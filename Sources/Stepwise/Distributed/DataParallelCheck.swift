@@ -26,6 +26,8 @@ public enum DataParallelCheck {
         public var state: StateShard
         /// All-gathers of updated parameters (ZeRO-1 only).
         public var gathers = 0
+        /// The wrapper's loss scale at the end (1 without a loss scaler).
+        public var lossScale = 1.0
     }
 
     /// An optimizer state (or one rank's shard of it) as plain values.
@@ -71,7 +73,8 @@ public enum DataParallelCheck {
     /// trains on the union of `ranks` ranks' batches.
     public static func run(registry: PluginRegistry, wrapperYAML: String = defaultWrapper, iterations: Int,
                            accumulation: Int, ranks: Int, batch: Int = 8, bucketBytes: Int = 25 << 20,
-                           zero: Bool = false, resume: Resume? = nil, communicator: Communicator?) throws -> Result {
+                           zero: Bool = false, resume: Resume? = nil, nonFiniteAt: (iteration: Int, rank: Int)? = nil,
+                           communicator: Communicator?) throws -> Result {
         var config = try ConfigLoader.parse(string: wrapperYAML, format: .yaml, origin: "dist-check wrapper")
         config["accumulative_counts"] = .int(Int64(accumulation))
         let rows = (0..<inputs).map { i in
@@ -108,7 +111,9 @@ public enum DataParallelCheck {
         var stepsTaken = 0
         for iter in start..<iterations {
             let samples = myRanks.flatMap { r in (0..<batch).map { sample(iter: iter, rank: r, index: $0) } }
-            let (loss, gw, gb) = lossAndGradient(rows: rows, bias: bias, samples: samples)
+            var (loss, gw, gb) = lossAndGradient(rows: rows, bias: bias, samples: samples)
+            // One rank's gradient overflows: every rank must take the same decision.
+            if let bad = nonFiniteAt, bad.iteration == iter, myRanks.contains(bad.rank) { gw[0] = .infinity }
             let report = try wrapper.updateParams(loss: loss) { factor in
                 for (i, row) in rows.enumerated() {
                     gw[(i * outputs)..<((i + 1) * outputs)].map { Float($0 * factor) }.withUnsafeBufferPointer { row.accumulateGrad($0) }
@@ -120,7 +125,7 @@ public enum DataParallelCheck {
         return Result(rank: communicator?.rank ?? 0, ranks: ranks, iterations: iterations, accumulation: accumulation,
                       rounds: reduce?.rounds ?? 0, calls: reduce?.calls ?? 0, stepsTaken: stepsTaken,
                       params: params.map(\.values), state: StateShard(try wrapper.optimizer.stateDict()),
-                      gathers: sharded?.gathers ?? 0)
+                      gathers: sharded?.gathers ?? 0, lossScale: wrapper.lossScale)
     }
 
     /// One (x, target) pair, fixed by (iteration, rank, index) alone.
