@@ -3,6 +3,7 @@
 #include "stepwise_mpi.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <mpi.h>
 #include <string.h>
 
@@ -41,6 +42,28 @@ EXPORT int swmpi_allreduce_sum_f64(double *buf, int64_t count) {
         done += n;
     }
     return MPI_SUCCESS;
+}
+
+EXPORT int swmpi_iallreduce_sum_f32(float *buf, int64_t count, void **request) {
+    if (!request) return MPI_ERR_REQUEST;
+    *request = NULL;
+    if (count > INT_MAX) return MPI_ERR_COUNT;
+    MPI_Request *r = malloc(sizeof *r);
+    if (!r) return MPI_ERR_NO_MEM;
+    int rc = MPI_Iallreduce(MPI_IN_PLACE, buf, (int)count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, r);
+    if (rc != MPI_SUCCESS) {
+        free(r);
+        return rc;
+    }
+    *request = r;
+    return MPI_SUCCESS;
+}
+
+EXPORT int swmpi_wait(void *request) {
+    if (!request) return MPI_ERR_REQUEST;
+    int rc = MPI_Wait((MPI_Request *)request, MPI_STATUS_IGNORE);
+    free(request);
+    return rc;
 }
 
 EXPORT int swmpi_allgatherv_f32(const float *send, int64_t count, float *recv, const int *counts, const int *displs) {

@@ -19,6 +19,7 @@ struct DistCheckCommand: ParsableCommand {
     var wrapper: String = DataParallelCheck.defaultWrapper
     @Option var out: String
     @Flag(help: "Shard the optimizer state (ZeRO-1).") var zero = false
+    @Flag(help: "Start each bucket's all-reduce during backward, as its gradients become final.") var overlap = false
     @Option(help: "Resume from this dist-check result's parameters and every '<prefix>.rank<r>.json' shard of it.")
     var resumeFrom: String?
     @Option(help: "Make one gradient infinite: 'ITER:RANK'.") var nonFiniteAt: String?
@@ -37,7 +38,7 @@ struct DistCheckCommand: ParsableCommand {
         }
         let result = try DataParallelCheck.run(registry: registry, wrapperYAML: wrapper, iterations: iterations,
                                                accumulation: accumulation, ranks: ranks, bucketBytes: bucketBytes,
-                                               zero: zero, resume: resume, nonFiniteAt: try badGradient(),
+                                               zero: zero, overlap: overlap, resume: resume, nonFiniteAt: try badGradient(),
                                                communicator: communicator)
         let data = try JSONEncoder().encode(result)
         try data.write(to: URL(fileURLWithPath: "\(out).rank\(result.rank).json"), options: .atomic)

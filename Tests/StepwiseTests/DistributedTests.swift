@@ -64,6 +64,21 @@ final class DistributedTests: XCTestCase {
         XCTAssertGreaterThan(gap, 1e-3)
     }
 
+    func testReductionsStartedDuringBackwardGiveTheSameParameters() throws {
+        let mpirun = try Self.mpirun()
+        // 12 gradient floats in buckets of 4: three start during backward, the flags' two at the step.
+        let c = Case(name: "overlap, buckets of 16 bytes", wrapper: DataParallelCheck.defaultWrapper,
+                     iterations: 8, accumulation: 2, bucketBytes: 16)
+        let plain = try Self.runUnderMPI(mpirun: mpirun, ranks: 2, c)
+        let overlapped = try Self.runUnderMPI(mpirun: mpirun, ranks: 2, c, extra: ["--overlap"])
+        XCTAssertEqual(overlapped[0].params, overlapped[1].params)
+        XCTAssertEqual(overlapped[0].params, plain[0].params, "the same sums, started earlier")
+        XCTAssertEqual(plain[0].overlappedCalls, 0)
+        // 4 windows × 5 buckets; the first window learns the layout and does not overlap.
+        XCTAssertEqual(overlapped[0].calls, 20)
+        XCTAssertEqual(overlapped[0].overlappedCalls, 3 * 3)
+    }
+
     func testAnOverflowOnOneRankIsSkippedOnEveryRank() throws {
         // The infinity is summed into every rank's gradient, so the loss scaler of each rank
         // sees it, skips the same step and backs off the same way.

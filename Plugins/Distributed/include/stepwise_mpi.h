@@ -19,6 +19,10 @@ int swmpi_size(int *size);
 // In place: buf := sum over ranks of buf, every rank gets the result.
 int swmpi_allreduce_sum_f32(float *buf, int64_t count);
 int swmpi_allreduce_sum_f64(double *buf, int64_t count);
+// Starts an in-place sum like swmpi_allreduce_sum_f32 (count below 2^31) and returns at
+// once; `*request` is owned by the caller until swmpi_wait, which completes and frees it.
+int swmpi_iallreduce_sum_f32(float *buf, int64_t count, void **request);
+int swmpi_wait(void *request);
 // Every rank's `count` floats from `send`, concatenated in rank order into `recv`
 // (counts[r] floats from rank r at displs[r]).
 int swmpi_allgatherv_f32(const float *send, int64_t count, float *recv, const int *counts, const int *displs);

@@ -28,6 +28,8 @@ public enum DataParallelCheck {
         public var gathers = 0
         /// The wrapper's loss scale at the end (1 without a loss scaler).
         public var lossScale = 1.0
+        /// All-reduce calls started during backward (`overlap`).
+        public var overlappedCalls = 0
     }
 
     /// An optimizer state (or one rank's shard of it) as plain values.
@@ -73,7 +75,7 @@ public enum DataParallelCheck {
     /// trains on the union of `ranks` ranks' batches.
     public static func run(registry: PluginRegistry, wrapperYAML: String = defaultWrapper, iterations: Int,
                            accumulation: Int, ranks: Int, batch: Int = 8, bucketBytes: Int = 25 << 20,
-                           zero: Bool = false, resume: Resume? = nil, nonFiniteAt: (iteration: Int, rank: Int)? = nil,
+                           zero: Bool = false, overlap: Bool = false, resume: Resume? = nil, nonFiniteAt: (iteration: Int, rank: Int)? = nil,
                            communicator: Communicator?) throws -> Result {
         var config = try ConfigLoader.parse(string: wrapperYAML, format: .yaml, origin: "dist-check wrapper")
         config["accumulative_counts"] = .int(Int64(accumulation))
@@ -115,17 +117,21 @@ public enum DataParallelCheck {
             // One rank's gradient overflows: every rank must take the same decision.
             if let bad = nonFiniteAt, bad.iteration == iter, myRanks.contains(bad.rank) { gw[0] = .infinity }
             let report = try wrapper.updateParams(loss: loss) { factor in
-                for (i, row) in rows.enumerated() {
-                    gw[(i * outputs)..<((i + 1) * outputs)].map { Float($0 * factor) }.withUnsafeBufferPointer { row.accumulateGrad($0) }
-                }
+                // Backward order: the bias, then the rows from the last; each final at once.
                 gb.map { Float($0 * factor) }.withUnsafeBufferPointer { bias.accumulateGrad($0) }
+                if overlap { try reduce?.gradientReady(bias, in: wrapper) }
+                for (i, row) in rows.enumerated().reversed() {
+                    gw[(i * outputs)..<((i + 1) * outputs)].map { Float($0 * factor) }.withUnsafeBufferPointer { row.accumulateGrad($0) }
+                    if overlap { try reduce?.gradientReady(row, in: wrapper) }
+                }
             }
             if report.step?.stepped == true { stepsTaken += 1 }
         }
         return Result(rank: communicator?.rank ?? 0, ranks: ranks, iterations: iterations, accumulation: accumulation,
                       rounds: reduce?.rounds ?? 0, calls: reduce?.calls ?? 0, stepsTaken: stepsTaken,
                       params: params.map(\.values), state: StateShard(try wrapper.optimizer.stateDict()),
-                      gathers: sharded?.gathers ?? 0, lossScale: wrapper.lossScale)
+                      gathers: sharded?.gathers ?? 0, lossScale: wrapper.lossScale,
+                      overlappedCalls: reduce?.overlappedCalls ?? 0)
     }
 
     /// One (x, target) pair, fixed by (iteration, rank, index) alone.

@@ -21,10 +21,16 @@ extension GradientSynchronizer {
 }
 
 /// Gradient averaging with MPI all-reduce over a few large buckets (torch DDP's
-/// bucket_cap_mb, 25 MB by default): the gradients are packed in parameter order into
-/// buckets of at most `bucketBytes`, each reduced by one call, then scaled by 1 / ranks.
-/// A few extra slots carry the has-gradient and non-finite-loss flags, so
-/// the decision data travels with the gradients.
+/// bucket_cap_mb, 25 MB by default): the gradients are packed, last parameter first,
+/// into one buffer cut into buckets of at most `bucketBytes`, each reduced by one call,
+/// then scaled by 1 / ranks. A few extra floats at the end carry the has-gradient and
+/// non-finite-loss flags, so the decision data travels with the gradients.
+///
+/// Overlap with backward: model code that calls `gradientReady` as each gradient becomes
+/// final (in the last backward of a window) starts each bucket's reduction as soon as
+/// all of its gradients are in, while backward goes on with earlier layers. Buckets
+/// start in order on every rank, as MPI requires; the bucket holding the flags starts at
+/// the step. The layout is learnt at the first step, so the first window never overlaps.
 public final class GradientAllReduce: GradientSynchronizer, @unchecked Sendable {
     public let communicator: Communicator
     public let bucketBytes: Int
@@ -32,61 +38,125 @@ public final class GradientAllReduce: GradientSynchronizer, @unchecked Sendable 
     public private(set) var rounds = 0
     /// MPI_Allreduce calls made (rounds × buckets).
     public private(set) var calls = 0
+    /// Buckets started before the step, during backward.
+    public private(set) var overlappedCalls = 0
     /// Bytes this rank handed to all-reduce so far.
     public private(set) var bytesReduced = 0
 
+    private struct Layout {
+        var ids: [ObjectIdentifier]           // parameter order of the wrapper
+        var offset: [ObjectIdentifier: Int]   // where each gradient sits in the buffer
+        var gradients: Int                    // floats of gradients (flags follow)
+        var total: Int
+        var buckets: [Range<Int>]
+        var members: [[ObjectIdentifier]]     // parameters overlapping each bucket
+    }
+
     private var buffer: UnsafeMutableBufferPointer<Float>
+    private var layout: Layout?
+    private var ready: Set<ObjectIdentifier> = []
+    private var inFlight: [PendingReduction] = []
 
     public init(communicator: Communicator, bucketBytes: Int = 25 << 20) {
         self.communicator = communicator
-        self.bucketBytes = max(bucketBytes, MemoryLayout<Float>.stride)
+        // An MPI count is an int.
+        self.bucketBytes = min(max(bucketBytes, MemoryLayout<Float>.stride), Int(Int32.max) * MemoryLayout<Float>.stride)
         buffer = .allocate(capacity: 0)
     }
 
-    deinit { buffer.deallocate() }
+    deinit {
+        // Nothing may still be writing into the buffer.
+        for r in inFlight { try? r.wait() }
+        buffer.deallocate()
+    }
+
+    /// Model code: `p`'s gradient is final for this window. Only counts during the last
+    /// backward of a window (`wrapper.shouldSync()`, MMEngine's should_sync); elsewhere,
+    /// or before the first step, it does nothing.
+    public func gradientReady(_ p: Parameter, in wrapper: OptimWrapper) throws {
+        // A second call for the same gradient would write into a bucket already in flight.
+        guard wrapper.shouldSync(), let layout, let offset = layout.offset[ObjectIdentifier(p)],
+              !ready.contains(ObjectIdentifier(p)) else { return }
+        pack(p, at: offset)
+        ready.insert(ObjectIdentifier(p))
+        while inFlight.count < layout.buckets.count {
+            let k = inFlight.count
+            guard layout.buckets[k].upperBound <= layout.gradients,
+                  layout.members[k].allSatisfy(ready.contains) else { break }
+            try start(bucket: layout.buckets[k])
+            overlappedCalls += 1
+        }
+    }
 
     public func synchronize(_ params: [Parameter], lossNonFinite: Bool) throws -> Bool {
         rounds += 1
+        let ids = params.map(ObjectIdentifier.init)
+        if layout?.ids != ids {
+            for r in inFlight { try r.wait() }
+            inFlight = []
+            ready = []
+            layout = makeLayout(params)
+        }
+        guard let layout else { return lossNonFinite }
+        for p in params where !ready.contains(ObjectIdentifier(p)) {
+            if let offset = layout.offset[ObjectIdentifier(p)] { pack(p, at: offset) }
+        }
+        for (i, p) in params.enumerated() { buffer[layout.gradients + i] = p.hasGrad ? 1 : 0 }
+        buffer[layout.total - 1] = lossNonFinite ? 1 : 0
+        // Non-blocking for every bucket, early or not: MPI never matches a blocking
+        // collective with a non-blocking one, and another rank may have started early.
+        while inFlight.count < layout.buckets.count { try start(bucket: layout.buckets[inFlight.count]) }
+        let pending = inFlight
+        inFlight = []
+        ready = []
+        for r in pending { try r.wait() }
+
         let ranks = Float(communicator.size)
-        // The flags ride at the end of the last bucket: a rank without a gradient still joins in.
-        let flagCount = params.count + 1
-        let total = params.reduce(0) { $0 + $1.count } + flagCount
+        for (i, p) in params.enumerated() where buffer[layout.gradients + i] > 0 {
+            guard let offset = layout.offset[ObjectIdentifier(p)] else { continue }
+            for k in 0..<p.count { p.grad[k] = buffer[offset + k] / ranks }
+            p.hasGrad = true
+        }
+        return buffer[layout.total - 1] > 0
+    }
+
+    private func makeLayout(_ params: [Parameter]) -> Layout {
+        var offset: [ObjectIdentifier: Int] = [:]
+        var at = 0
+        // Last parameter first: backward finishes the last layers first.
+        for p in params.reversed() {
+            offset[ObjectIdentifier(p)] = at
+            at += p.count
+        }
+        let gradients = at
+        let total = gradients + params.count + 1
         if buffer.count < total {
             buffer.deallocate()
             buffer = .allocate(capacity: total)
         }
-        var offset = 0
-        for p in params {
-            if p.hasGrad {
-                UnsafeMutableBufferPointer(rebasing: buffer[offset..<(offset + p.count)]).update(fromContentsOf: p.grad)
-            } else {
-                UnsafeMutableBufferPointer(rebasing: buffer[offset..<(offset + p.count)]).update(repeating: 0)
-            }
-            offset += p.count
-        }
-        for (i, p) in params.enumerated() { buffer[offset + i] = p.hasGrad ? 1 : 0 }
-        buffer[offset + params.count] = lossNonFinite ? 1 : 0
-
         let perBucket = bucketBytes / MemoryLayout<Float>.stride
+        var buckets: [Range<Int>] = [], members: [[ObjectIdentifier]] = []
         var start = 0
         while start < total {
-            let end = min(start + perBucket, total)
-            try communicator.allReduceSum(UnsafeMutableBufferPointer(rebasing: buffer[start..<end]))
-            calls += 1
-            bytesReduced += (end - start) * MemoryLayout<Float>.stride
-            start = end
+            let range = start..<min(start + perBucket, total)
+            buckets.append(range)
+            members.append(params.filter { p in
+                offset[ObjectIdentifier(p)].map { range.overlaps($0..<($0 + p.count)) } ?? false
+            }.map(ObjectIdentifier.init))
+            start = range.upperBound
         }
+        return Layout(ids: params.map(ObjectIdentifier.init), offset: offset, gradients: gradients, total: total,
+                      buckets: buckets, members: members)
+    }
 
-        offset = 0
-        for (i, p) in params.enumerated() {
-            let anyGrad = buffer[total - flagCount + i] > 0
-            if anyGrad {
-                let src = buffer[offset..<(offset + p.count)]
-                for k in 0..<p.count { p.grad[k] = src[src.startIndex + k] / ranks }
-                p.hasGrad = true
-            }
-            offset += p.count
-        }
-        return buffer[total - 1] > 0
+    private func pack(_ p: Parameter, at offset: Int) {
+        let slot = UnsafeMutableBufferPointer(rebasing: buffer[offset..<(offset + p.count)])
+        if p.hasGrad { slot.update(fromContentsOf: p.grad) } else { slot.update(repeating: 0) }
+    }
+
+    private func start(bucket: Range<Int>) throws {
+        inFlight.append(try communicator.startAllReduceSum(UnsafeMutableBufferPointer(rebasing: buffer[bucket])))
+        calls += 1
+        bytesReduced += bucket.count * MemoryLayout<Float>.stride
     }
 }

@@ -13,6 +13,26 @@ public protocol Communicator: AnyObject, Sendable {
     /// `receive` on every rank.
     func allGather(_ send: UnsafeBufferPointer<Float>, into receive: UnsafeMutableBufferPointer<Float>, counts: [Int]) throws
     func barrier() throws
+    /// Starts `allReduceSum` and returns at once; `wait` the result before reading the
+    /// buffer. Every rank must start its reductions in the same order.
+    func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> PendingReduction
+}
+
+/// A reduction in flight.
+public protocol PendingReduction: AnyObject {
+    func wait() throws
+}
+
+/// For communicators without non-blocking collectives: reduces at once.
+final class CompletedReduction: PendingReduction {
+    func wait() throws {}
+}
+
+extension Communicator {
+    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> PendingReduction {
+        try allReduceSum(buffer)
+        return CompletedReduction()
+    }
 }
 
 /// Open MPI, reached through libStepwiseMPI.so (beside the executable), opened only when a
@@ -28,12 +48,17 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     private typealias Bcast = @convention(c) (UnsafeMutablePointer<Float>?, Int64, Int32) -> Int32
     private typealias GatherV = @convention(c) (UnsafePointer<Float>?, Int64, UnsafeMutablePointer<Float>?,
                                                 UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> Int32
+    private typealias StartReduce = @convention(c) (UnsafeMutablePointer<Float>?, Int64,
+                                                    UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32
+    fileprivate typealias Wait = @convention(c) (UnsafeMutableRawPointer?) -> Int32
     private typealias ErrorText = @convention(c) (Int32, UnsafeMutablePointer<CChar>?, Int32) -> Void
 
     private let reduceF: ReduceF
     private let reduceD: ReduceD
     private let bcast: Bcast
     private let gatherV: GatherV
+    private let startReduce: StartReduce
+    fileprivate let waitFn: Wait
     private let barrierFn: Status
     private let finalizeFn: Status
     private let errorText: ErrorText
@@ -84,6 +109,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         reduceD = try symbol("swmpi_allreduce_sum_f64", ReduceD.self)
         bcast = try symbol("swmpi_bcast_f32", Bcast.self)
         gatherV = try symbol("swmpi_allgatherv_f32", GatherV.self)
+        startReduce = try symbol("swmpi_iallreduce_sum_f32", StartReduce.self)
+        waitFn = try symbol("swmpi_wait", Wait.self)
         barrierFn = try symbol("swmpi_barrier", Status.self)
         finalizeFn = try symbol("swmpi_finalize", Status.self)
         errorText = try symbol("swmpi_error_text", ErrorText.self)
@@ -137,6 +164,34 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     public func barrier() throws { try check(barrierFn(), "barrier") }
 
+    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> PendingReduction {
+        var request: UnsafeMutableRawPointer?
+        try check(startReduce(buffer.baseAddress, Int64(buffer.count), &request), "start of an all-reduce of \(buffer.count) floats")
+        return MPIRequest(request, owner: self, count: buffer.count)
+    }
+
+    fileprivate func completed(_ code: Int32, count: Int) throws { try check(code, "all-reduce of \(count) floats") }
+
     /// Ends MPI for this process; call once, after the last collective.
     public func finalize() throws { try check(finalizeFn(), "finalize") }
+}
+
+/// An MPI request; waited exactly once (a dropped request is waited for, so MPI never
+/// writes into a buffer its owner thinks is free).
+private final class MPIRequest: PendingReduction {
+    private var request: UnsafeMutableRawPointer?
+    private let owner: MPICommunicator
+    private let count: Int
+
+    init(_ request: UnsafeMutableRawPointer?, owner: MPICommunicator, count: Int) {
+        self.request = request; self.owner = owner; self.count = count
+    }
+
+    func wait() throws {
+        guard let r = request else { return }
+        request = nil
+        try owner.completed(owner.waitFn(r), count: count)
+    }
+
+    deinit { try? wait() }
 }
