@@ -36,7 +36,7 @@ public final class GradientAllReduce: GradientSynchronizer, @unchecked Sendable 
     public let bucketBytes: Int
     /// Window ends synchronized (one per optimizer step).
     public private(set) var rounds = 0
-    /// MPI_Allreduce calls made (rounds × buckets).
+    /// All-reduce calls made (rounds × buckets).
     public private(set) var calls = 0
     /// Buckets started before the step, during backward.
     public private(set) var overlappedCalls = 0
