@@ -33,6 +33,8 @@ let package = Package(
         .library(name: "StepwisePluginSchedulers", type: .dynamic, targets: ["StepwiseSchedulers"]),
         .library(name: "StepwisePluginWrappers", type: .dynamic, targets: ["StepwiseWrappers"]),
         .library(name: "StepwisePluginHooks", type: .dynamic, targets: ["StepwiseHooks"]),
+        // MPI for data-parallel runs; the host dlopens it only then (see Sources/Stepwise/Distributed).
+        .library(name: "StepwiseMPI", type: .dynamic, targets: ["StepwiseMPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -76,6 +78,10 @@ let package = Package(
         plugin("StepwiseSchedulers", folder: "Schedulers", extra: ["CFFI"]),
         plugin("StepwiseWrappers", folder: "Wrappers"),
         plugin("StepwiseHooks", folder: "Hooks"),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
+        .target(name: "StepwiseMPI", dependencies: ["CMPI"], path: "Plugins/Distributed",
+                cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
 
         // Tests load the plugins with dlopen from the build folder; no test target depends
         // on a plugin target.

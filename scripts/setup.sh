@@ -2,7 +2,8 @@
 # Installs the system packages Stepwise needs, only those missing. Safe to run repeatedly.
 set -euo pipefail
 need=()
-for pkg in libffi-dev libopenblas-dev librsvg2-bin; do
+# Open MPI: the data-parallel library target (libopenmpi-dev) and mpirun (openmpi-bin).
+for pkg in libffi-dev libopenblas-dev librsvg2-bin libopenmpi-dev openmpi-bin; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -12,7 +12,7 @@ struct StepwiseCommand: ParsableCommand {
             STEPWISE_PLUGIN_PATH (colon-separated), and any --plugin-dir / --plugin given here.
             """,
         version: StepwiseInfo.version,
-        subcommands: [ListCommand.self, DescribeCommand.self, PluginsCommand.self, ConfigCommand.self, ConformCommand.self, BenchCommand.self, ScheduleCommand.self, GroupsCommand.self, GANCommand.self, ValidateCommand.self]
+        subcommands: [ListCommand.self, DescribeCommand.self, PluginsCommand.self, ConfigCommand.self, ConformCommand.self, BenchCommand.self, ScheduleCommand.self, GroupsCommand.self, GANCommand.self, ValidateCommand.self, DistCheckCommand.self]
     )
 }
 

@@ -68,6 +68,9 @@ public final class OptimWrapper: @unchecked Sendable {
     public var accumulativeCounts: Int { Int(values["accumulative_counts"]?.int ?? 1) }
     /// The wrapper's non-finite policy (`nonfinite`), when it declares one.
     public let nonFinitePolicy: String?
+    /// Data parallel: averages the gradients across processes at each window end, before
+    /// the wrapper's `pre_step` (nil in a single process). Never called inside a window.
+    public var gradientSync: GradientSynchronizer?
 
     /// Builds `{type: OptimWrapper, optimizer: {...}, paramwise_cfg: ..., <wrapper keys>}`
     /// over `params` (in model order, each with its name and tag). `paramGroups`, when
@@ -177,13 +180,20 @@ public final class OptimWrapper: @unchecked Sendable {
         if closure != nil && hasLossScaler {
             throw StepwiseError.usage("\(component.typeName): closure use is not supported with a loss scaler (torch's GradScaler refuses it too); use an OptimWrapper for closure optimizers such as LBFGS")
         }
+        if let gradientSync {
+            windowLossNonFinite = try gradientSync.synchronize(optimizer.paramGroups.flatMap(\.params),
+                                                               lossNonFinite: windowLossNonFinite)
+        }
         for group in optimizer.paramGroups { group.exposeGradients() }
         let pre = try wrapper.preStep(groups: groupViews)
         let skipLoss = windowLossNonFinite && nonFinitePolicy == "skip"
         let runStep = pre.step && !skipLoss
         if runStep {
             centralizeGradients()
+            let all = gradientSync == nil ? [] : optimizer.paramGroups.flatMap(\.params)
+            try gradientSync?.beforeOptimizerStep(all)
             try optimizer.step(closure: closure)
+            try gradientSync?.afterOptimizerStep(all)
             precision.invalidate()
         }
         try wrapper.postStep(stepped: runStep)

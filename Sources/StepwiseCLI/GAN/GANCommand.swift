@@ -33,11 +33,19 @@ struct GANCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Resume from a checkpoint file, or 'auto' for the newest in --out.", valueName: "path"))
     var resume: String?
 
+    @Option(help: "Train data parallel on this many processes (started with mpirun on this machine); under mpirun, its own rank count is used.")
+    var ranks: Int = 1
+
     func run() throws {
+        if ranks > 1 && !MPICommunicator.launchedByMPIRun {
+            throw ExitCode(try DistributedLaunch.relaunchUnderMPIRun(ranks: ranks))
+        }
         // Before anything touches OpenBLAS: re-exec with its fastest kernels if it picked slower ones.
         OpenBLASTuning.reexecIfBeneficial()
         let registry = plugins.load()
-        let options = GANOptions(config: config, steps: steps, seed: seed, out: out, resume: resume)
+        var options = GANOptions(config: config, steps: steps, seed: seed, out: out, resume: resume)
+        if MPICommunicator.launchedByMPIRun { options.communicator = try MPICommunicator.world() }
+        defer { if let world = options.communicator as? MPICommunicator { try? world.finalize() } }
         _ = try GANRun.run(options, registry: registry) { text, transient in
             if transient {
                 if isatty(STDOUT_FILENO) != 0 { FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + text).utf8)) }

@@ -12,6 +12,9 @@ public struct GANOptions: Sendable {
     public var resume: String?
     /// Write samples.svg, losses.svg, lr.svg and summary.json at the end.
     public var writeOutputs = true
+    /// Data parallel over these processes (started by mpirun): gradients are averaged at
+    /// every optimizer step; rank 0 alone logs and writes outputs and checkpoints.
+    public var communicator: Communicator?
 
     public init(config: String, steps: Int? = nil, seed: UInt64 = 0, out: String, resume: String? = nil) {
         self.config = config; self.steps = steps; self.seed = seed; self.out = out; self.resume = resume
@@ -43,7 +46,20 @@ public enum GANRun {
         try FileManager.default.createDirectory(atPath: options.out, withIntermediateDirectories: true)
 
         let trainer = try GANTrainer(config: document, registry: registry, seed: options.seed, steps: steps)
-        let runner = Runner(maxIters: steps, itersPerEpoch: min(interval, steps), workDir: options.out)
+        let rank = options.communicator?.rank ?? 0
+        let output: (String, Bool) -> Void = rank == 0 ? output : { _, _ in }
+        var workDir = options.out
+        if let comm = options.communicator {
+            trainer.dataParallel = (comm.rank, comm.size)
+            for w in [trainer.gWrapper, trainer.dWrapper] { w.gradientSync = GradientAllReduce(communicator: comm) }
+            // Hooks on other ranks keep their files (markers, logs) out of rank 0's folder.
+            if rank != 0 {
+                workDir = NSTemporaryDirectory() + "stepwise-gan-rank\(rank)-\(getpid())"
+                try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
+            }
+        }
+        defer { if workDir != options.out { try? FileManager.default.removeItem(atPath: workDir) } }
+        let runner = Runner(maxIters: steps, itersPerEpoch: min(interval, steps), workDir: workDir)
         runner.output = output
         runner.params = trainer.gParams + trainer.dParams
         let schedulerHook = ParamSchedulerHook([trainer.gSchedulers, trainer.dSchedulers])
@@ -66,6 +82,7 @@ public enum GANRun {
             return [("fraction_near", q.fractionNear), ("modes_covered", Double(q.modesCovered))]
         }
         runner.saveCheckpoint = { path, runner in
+            guard rank == 0 else { return }
             try RunCheckpoint.save(
                 to: path, iter: runner.completedIters, wrappers: trainer.checkpointWrappers, hooks: pluginHooks,
                 extra: ["rng": trainer.rng.stateWords.map(String.init).joined(separator: ","),
@@ -89,7 +106,8 @@ public enum GANRun {
             output("Resumed from \(path) at iteration \(iter)", false)
         }
 
-        output("stepwise gan: \(steps) steps, seed \(options.seed), batch \(trainer.batch); discriminator matmuls: "
+        let ranksNote = options.communicator.map { " per rank on \($0.size) ranks (gradients averaged with MPI all-reduce)" } ?? ""
+        output("stepwise gan: \(steps) steps, seed \(options.seed), batch \(trainer.batch)\(ranksNote); discriminator matmuls: "
                + "\(GEMMBackend.resolve(trainer.lowPrecision)); \(OpenBLASTuning.summary)", false)
         let start = DispatchTime.now().uptimeNanoseconds
         let startIter = runner.iter
@@ -102,7 +120,7 @@ public enum GANRun {
         let result = GANResult(steps: steps, iterationsRun: runner.iter - startIter, seconds: seconds,
                                evaluations: evaluations, finalMedianFraction: median,
                                allModesCoveredAtTheEnd: !window.isEmpty && window.allSatisfy { $0.modesCovered == $0.modes })
-        if options.writeOutputs { try writeOutputs(trainer: trainer, result: result, out: options.out, output: output) }
+        if options.writeOutputs && rank == 0 { try writeOutputs(trainer: trainer, result: result, out: options.out, output: output) }
         return (result, trainer)
     }
 

@@ -86,6 +86,12 @@ public final class GANTrainer {
 
     public let lowPrecision: MatmulPrecision
 
+    /// Data parallel: this process is `rank` of `ranks`. Every rank draws the whole global
+    /// batch (ranks × batch) from the shared stream and trains on its own slice, so the
+    /// stream, and hence a checkpoint, is the same on every rank.
+    public var dataParallel: (rank: Int, ranks: Int) = (0, 1)
+    private lazy var otherRanksDraws = Tensor(shape: [2 * batch, 2])
+
     static func mlp(_ cfg: ConfigDict?, default widths: [Int], rng: inout Xoshiro256StarStar) throws -> Sequential {
         let widths = cfg?["widths"]?.list?.compactMap(\.int).map(Int.init) ?? widths
         let activation: Activation
@@ -114,8 +120,11 @@ public final class GANTrainer {
         // The values this iteration's steps use (schedulers move them after the step).
         let lrG = gWrapper.paramGroups[0].get(role: STEPWISE_ROLE_LR) ?? 0
         let lrD = dWrapper.paramGroups[0].get(role: STEPWISE_ROLE_LR) ?? 0
-        ring.sample(into: real.data, count: batch, rng: &rng)
-        rng.fillNormal(noise.data, count: 2 * batch)
+        for k in 0..<dataParallel.ranks {
+            let mine = k == dataParallel.rank
+            ring.sample(into: mine ? real.data : otherRanksDraws.data, count: batch, rng: &rng)
+            rng.fillNormal(mine ? noise.data : otherRanksDraws.data, count: 2 * batch)
+        }
         let fake = generator.forward(noise.data, batch: batch)
 
         // Discriminator: BCE(D(x), 1) + BCE(D(G(z)), 0), both batches in one pass.

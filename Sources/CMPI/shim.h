@@ -1,0 +1,2 @@
+// Open MPI's C API (Debian: libopenmpi-dev, pkg-config ompi-c).
+#include <mpi.h>
