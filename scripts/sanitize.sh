@@ -70,7 +70,7 @@ for s in "${sanitizers[@]}"; do
     set -e
     done_at=$(date +%s)
     reports=$(grep -cE "ERROR: AddressSanitizer|runtime error:|SUMMARY: (Address|UndefinedBehavior)Sanitizer" "$log" || true)
-    totals=$(grep -A1 "Test Suite 'All tests'" "$log" | grep -oE "Executed [0-9]+ tests?, with .*failures? \(0 unexpected\)|Executed [0-9]+ tests?.*failures?" | tail -n 1 || true)
+    totals=$(grep -E -A1 "Test Suite '(All|Selected) tests'" "$log" | grep -oE "Executed [0-9]+ tests?, with .*failures? \(0 unexpected\)|Executed [0-9]+ tests?.*failures?" | tail -n 1 || true)
     verdict="clean"
     if [ "$rc" -ne 0 ] || [ "$reports" -ne 0 ] || [ -z "$totals" ]; then verdict="FAILED (exit $rc, $reports sanitizer reports)"; status=1; fi
     summary+=("sanitize=$s: build $((built - start)) s, tests $((done_at - built)) s; ${totals:-no test totals}; $verdict")
