@@ -46,3 +46,18 @@ final class ScheduleSupportTests: XCTestCase {
         XCTAssertEqual(try groups.slot(named: "betas[1]").map { groups.value($0, group: 0) }, 0.99)
     }
 }
+
+/// `stepwise schedule` simulates configs as users write them, constructor keys included.
+final class ScheduleShippedConfigTests: XCTestCase {
+    func testTheSimCLRExampleWithParamwiseOptionsInItsOptimizerSimulates() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.appendingPathComponent("configs/examples/simclr_resnet50_16xb256-lars-coslr-200e_in1k.py").path
+        let document = try ConfigLoader.load(path: path)
+        XCTAssertNotNil(document["optimizer"]?.dict?["paramwise_options"], "the example changed shape")
+        let simulation = try ScheduleSimulation(registry: PluginRegistry.load(.init(includeEnvironment: false)),
+                                                document: document, loop: ScheduleLoopShape(epochs: 3, itersPerEpoch: 2))
+        try simulation.start()
+        let trace = try simulation.run()
+        XCTAssertFalse(trace.csv().isEmpty)
+    }
+}

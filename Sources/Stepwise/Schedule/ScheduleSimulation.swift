@@ -53,7 +53,9 @@ public final class ScheduleSimulation {
         let source: ScheduleValueSource
         if let optimizer = document["optimizer"]?.dict ?? document["optim_wrapper"]?.dict?["optimizer"]?.dict {
             let component = try registry.component(.optimizer, for: optimizer)
-            let defaults = try component.resolve(optimizer)
+            // MMCV 1.x / MMSelfSup configs put the parameter-wise constructor's keys inside
+            // the optimizer dict; they decide groups, not scheduled values.
+            let defaults = try component.resolve(optimizer, ignoring: ["type", "paramwise_options", "paramwise_cfg", "constructor"])
             var groups: [ResolvedValues] = []
             for (i, item) in (document["param_groups"]?.list ?? []).enumerated() {
                 guard var g = item.dict else { throw StepwiseError.config("param_groups[\(i)] must be a dict of overrides") }
