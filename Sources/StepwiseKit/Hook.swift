@@ -49,7 +49,7 @@ public struct RunnerView {
 }
 
 /// What a Swift hook implements.
-public protocol HookAlgorithm: AnyObject {
+public protocol HookAlgorithm: StatefulAlgorithm {
     static var typeName: String { get }
     static var summary: String { get }
     static var reference: String { get }
@@ -62,8 +62,6 @@ public protocol HookAlgorithm: AnyObject {
     init(host: Host, values: Values) throws(PluginError)
     func handle(_ point: stepwise_hook_point, _ view: RunnerView) throws(PluginError)
     static var hasState: Bool { get }
-    func saveState(_ writer: StateWriter) throws(PluginError)
-    func loadState(_ reader: StateReader) throws(PluginError)
 }
 
 extension HookAlgorithm {
@@ -74,11 +72,15 @@ extension HookAlgorithm {
 }
 
 @usableFromInline
-final class HookBox {
-    @usableFromInline let host: Host
+final class HookBox: InstanceBox {
     @usableFromInline let algorithm: any HookAlgorithm
-    @usableFromInline init(host: Host, algorithm: any HookAlgorithm) { self.host = host; self.algorithm = algorithm }
-    @usableFromInline static func from(_ p: UnsafeMutableRawPointer?) -> HookBox { Unmanaged<HookBox>.fromOpaque(p!).takeUnretainedValue() }
+    @usableFromInline init(host: Host, algorithm: any HookAlgorithm) {
+        self.algorithm = algorithm
+        super.init(host: host, stateful: algorithm)
+    }
+    @usableFromInline static func from(_ p: UnsafeMutableRawPointer?) -> HookBox {
+        Unmanaged<HookBox>.fromOpaque(p!).takeUnretainedValue()
+    }
 }
 
 /// The ABI glue for a hook type; see OptimizerExport for why `check` and `create` are
@@ -118,7 +120,7 @@ public enum HookExport {
         api.default_priority = T.defaultPriority
         api.check = check
         api.create = create
-        api.destroy = { p in Unmanaged<HookBox>.fromOpaque(p!).release() }
+        api.destroy = InstanceBox.destroy
         api.on_event = { p, point, view, error in
             let box = HookBox.from(p)
             return abiCall(box.host, error) { () throws(PluginError) in
@@ -127,20 +129,8 @@ public enum HookExport {
             }
         }
         if T.hasState {
-            api.save_state = { p, stream, error in
-                let box = HookBox.from(p)
-                return abiCall(box.host, error) { () throws(PluginError) in
-                    try box.algorithm.saveState(StateWriter(stream!))
-                    return STEPWISE_OK
-                }
-            }
-            api.load_state = { p, stream, error in
-                let box = HookBox.from(p)
-                return abiCall(box.host, error) { () throws(PluginError) in
-                    try box.algorithm.loadState(StateReader(stream!))
-                    return STEPWISE_OK
-                }
-            }
+            api.save_state = InstanceBox.saveState
+            api.load_state = InstanceBox.loadState
             api.state_version = 1
         }
         return Descriptors.component(

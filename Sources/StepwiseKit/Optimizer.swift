@@ -75,7 +75,7 @@ public struct Group {
 }
 
 /// What a Swift optimizer implements. One type per algorithm, one file each.
-public protocol OptimizerAlgorithm: AnyObject {
+public protocol OptimizerAlgorithm: StatefulAlgorithm {
     static var typeName: String { get }
     static var summary: String { get }
     /// The exact update, with its source (paper, reference implementation).
@@ -91,8 +91,6 @@ public protocol OptimizerAlgorithm: AnyObject {
     func slotShape(_ slot: Int, param: Param) -> [Int64]?
     /// Opaque state beyond the slots; only for algorithms that declare `hasExtraState`.
     static var hasExtraState: Bool { get }
-    func saveState(_ writer: StateWriter) throws(PluginError)
-    func loadState(_ reader: StateReader) throws(PluginError)
 }
 
 public struct StepOutcome: Sendable {
@@ -116,10 +114,12 @@ extension OptimizerAlgorithm {
 
 /// Holds an instance behind the ABI's `void *`, with the host it was created with.
 @usableFromInline
-final class OptimizerBox {
-    @usableFromInline let host: Host
+final class OptimizerBox: InstanceBox {
     @usableFromInline let algorithm: any OptimizerAlgorithm
-    @usableFromInline init(host: Host, algorithm: any OptimizerAlgorithm) { self.host = host; self.algorithm = algorithm }
+    @usableFromInline init(host: Host, algorithm: any OptimizerAlgorithm) {
+        self.algorithm = algorithm
+        super.init(host: host, stateful: algorithm)
+    }
     @usableFromInline static func from(_ p: UnsafeMutableRawPointer?) -> OptimizerBox {
         Unmanaged<OptimizerBox>.fromOpaque(p!).takeUnretainedValue()
     }
@@ -183,7 +183,7 @@ public enum OptimizerExport {
         })
         api.check = check
         api.create = create
-        api.destroy = { p in Unmanaged<OptimizerBox>.fromOpaque(p!).release() }
+        api.destroy = InstanceBox.destroy
         api.slot_shape = { p, slot, param, shape, rank in
             let box = OptimizerBox.from(p)
             guard let dims = box.algorithm.slotShape(Int(slot), param: Param(param!)) else { return false }
@@ -203,20 +203,8 @@ public enum OptimizerExport {
             }
         }
         if T.hasExtraState {
-            api.save_state = { p, stream, error in
-                let box = OptimizerBox.from(p)
-                return abiCall(box.host, error) { () throws(PluginError) in
-                    try box.algorithm.saveState(StateWriter(stream!))
-                    return STEPWISE_OK
-                }
-            }
-            api.load_state = { p, stream, error in
-                let box = OptimizerBox.from(p)
-                return abiCall(box.host, error) { () throws(PluginError) in
-                    try box.algorithm.loadState(StateReader(stream!))
-                    return STEPWISE_OK
-                }
-            }
+            api.save_state = InstanceBox.saveState
+            api.load_state = InstanceBox.loadState
             api.state_version = 1
         }
         return Descriptors.component(

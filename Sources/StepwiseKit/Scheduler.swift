@@ -60,7 +60,7 @@ public struct ScheduleSetup: Sendable {
 }
 
 /// What a Swift scheduler implements.
-public protocol SchedulerAlgorithm: AnyObject {
+public protocol SchedulerAlgorithm: StatefulAlgorithm {
     static var typeName: String { get }
     static var summary: String { get }
     static var reference: String { get }
@@ -72,8 +72,6 @@ public protocol SchedulerAlgorithm: AnyObject {
 
     init(host: Host, values: Values, setup: ScheduleSetup) throws(PluginError)
     func tick(_ tick: Tick) throws(PluginError)
-    func saveState(_ writer: StateWriter) throws(PluginError)
-    func loadState(_ reader: StateReader) throws(PluginError)
 }
 
 extension SchedulerAlgorithm {
@@ -82,10 +80,12 @@ extension SchedulerAlgorithm {
 }
 
 @usableFromInline
-final class SchedulerBox {
-    @usableFromInline let host: Host
+final class SchedulerBox: InstanceBox {
     @usableFromInline let algorithm: any SchedulerAlgorithm
-    @usableFromInline init(host: Host, algorithm: any SchedulerAlgorithm) { self.host = host; self.algorithm = algorithm }
+    @usableFromInline init(host: Host, algorithm: any SchedulerAlgorithm) {
+        self.algorithm = algorithm
+        super.init(host: host, stateful: algorithm)
+    }
     @usableFromInline static func from(_ p: UnsafeMutableRawPointer?) -> SchedulerBox {
         Unmanaged<SchedulerBox>.fromOpaque(p!).takeUnretainedValue()
     }
@@ -136,7 +136,7 @@ public enum SchedulerExport {
         api.dialect = T.dialect
         api.check = check
         api.create = create
-        api.destroy = { p in Unmanaged<SchedulerBox>.fromOpaque(p!).release() }
+        api.destroy = InstanceBox.destroy
         api.tick = { p, tick, error in
             let box = SchedulerBox.from(p)
             return abiCall(box.host, error) { () throws(PluginError) in
@@ -144,20 +144,8 @@ public enum SchedulerExport {
                 return STEPWISE_OK
             }
         }
-        api.save_state = { p, stream, error in
-            let box = SchedulerBox.from(p)
-            return abiCall(box.host, error) { () throws(PluginError) in
-                try box.algorithm.saveState(StateWriter(stream!))
-                return STEPWISE_OK
-            }
-        }
-        api.load_state = { p, stream, error in
-            let box = SchedulerBox.from(p)
-            return abiCall(box.host, error) { () throws(PluginError) in
-                try box.algorithm.loadState(StateReader(stream!))
-                return STEPWISE_OK
-            }
-        }
+        api.save_state = InstanceBox.saveState
+        api.load_state = InstanceBox.loadState
         api.state_version = 1
         return Descriptors.component(
             kind: STEPWISE_KIND_SCHEDULER, typeName: T.typeName, summary: T.summary,

@@ -54,7 +54,7 @@ public struct PreStepOutcome: Sendable {
 
 /// What a Swift wrapper implements (sdk/include/stepwise/wrapper.h): "how to step"
 /// around any optimizer. One type per wrapper.
-public protocol WrapperAlgorithm: AnyObject {
+public protocol WrapperAlgorithm: StatefulAlgorithm {
     static var typeName: String { get }
     static var summary: String { get }
     static var reference: String { get }
@@ -76,8 +76,6 @@ public protocol WrapperAlgorithm: AnyObject {
     var lossScale: Double { get }
     /// Opaque state (loss scaler); only for wrappers that declare `hasState`.
     static var hasState: Bool { get }
-    func saveState(_ writer: StateWriter) throws(PluginError)
-    func loadState(_ reader: StateReader) throws(PluginError)
 }
 
 extension WrapperAlgorithm {
@@ -92,10 +90,12 @@ extension WrapperAlgorithm {
 }
 
 @usableFromInline
-final class WrapperBox {
-    @usableFromInline let host: Host
+final class WrapperBox: InstanceBox {
     @usableFromInline let algorithm: any WrapperAlgorithm
-    @usableFromInline init(host: Host, algorithm: any WrapperAlgorithm) { self.host = host; self.algorithm = algorithm }
+    @usableFromInline init(host: Host, algorithm: any WrapperAlgorithm) {
+        self.algorithm = algorithm
+        super.init(host: host, stateful: algorithm)
+    }
     @usableFromInline static func from(_ p: UnsafeMutableRawPointer?) -> WrapperBox {
         Unmanaged<WrapperBox>.fromOpaque(p!).takeUnretainedValue()
     }
@@ -143,7 +143,7 @@ public enum WrapperExport {
         api.flags = T.flags
         api.check = check
         api.create = create
-        api.destroy = { p in Unmanaged<WrapperBox>.fromOpaque(p!).release() }
+        api.destroy = InstanceBox.destroy
         api.loss_factor = { p, iter in WrapperBox.from(p).algorithm.lossFactor(iter: Int(iter)) }
         api.should_update = { p, iter in WrapperBox.from(p).algorithm.shouldUpdate(iter: Int(iter)) }
         api.should_sync = { p, iter in WrapperBox.from(p).algorithm.shouldSync(iter: Int(iter)) }
@@ -169,20 +169,8 @@ public enum WrapperExport {
         }
         api.loss_scale = { p in WrapperBox.from(p).algorithm.lossScale }
         if T.hasState {
-            api.save_state = { p, stream, error in
-                let box = WrapperBox.from(p)
-                return abiCall(box.host, error) { () throws(PluginError) in
-                    try box.algorithm.saveState(StateWriter(stream!))
-                    return STEPWISE_OK
-                }
-            }
-            api.load_state = { p, stream, error in
-                let box = WrapperBox.from(p)
-                return abiCall(box.host, error) { () throws(PluginError) in
-                    try box.algorithm.loadState(StateReader(stream!))
-                    return STEPWISE_OK
-                }
-            }
+            api.save_state = InstanceBox.saveState
+            api.load_state = InstanceBox.loadState
             api.state_version = 1
         }
         return Descriptors.component(
