@@ -33,7 +33,9 @@ let package = Package(
         .library(name: "StepwisePluginSchedulers", type: .dynamic, targets: ["StepwiseSchedulers"]),
         .library(name: "StepwisePluginWrappers", type: .dynamic, targets: ["StepwiseWrappers"]),
         .library(name: "StepwisePluginHooks", type: .dynamic, targets: ["StepwiseHooks"]),
-        // MPI for data-parallel runs; the host dlopens it only then (see Sources/Stepwise/Distributed).
+        .library(name: "StepwisePluginDistributed", type: .dynamic, targets: ["StepwiseDistributed"]),
+        // The MPI calls of the `mpi` communicator, which opens this library only when a run
+        // is data parallel (see Plugins/Distributed/Plugin).
         .library(name: "StepwiseMPI", type: .dynamic, targets: ["StepwiseMPI"]),
     ],
     dependencies: [
@@ -80,7 +82,12 @@ let package = Package(
         plugin("StepwiseHooks", folder: "Hooks"),
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev"])]),
-        .target(name: "StepwiseMPI", dependencies: ["CMPI"], path: "Plugins/Distributed",
+        // A plugin in C against the headers only, as a third-party plugin would be.
+        .target(name: "StepwiseDistributed", dependencies: ["StepwiseABI"], path: "Plugins/Distributed/Plugin", publicHeadersPath: ".",
+                cSettings: [.unsafeFlags(["-fvisibility=hidden"])],
+                linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread"),
+                                 .unsafeFlags(["-Xlinker", "--version-script=\(packageRoot)/Plugins/exports.map"])]),
+        .target(name: "StepwiseMPI", dependencies: ["CMPI"], path: "Plugins/Distributed/Backend",
                 cSettings: [.unsafeFlags(["-fvisibility=hidden"])]),
 
         // Tests load the plugins with dlopen from the build folder; no test target depends

@@ -26,7 +26,7 @@ struct DistCheckCommand: ParsableCommand {
 
     func run() throws {
         let registry = plugins.load(quiet: true)
-        let communicator = MPICommunicator.launchedByMPIRun ? try MPICommunicator.world() : nil
+        let communicator = try DistributedEnvironment.communicator(registry: registry, envCfg: nil)
         var resume: DataParallelCheck.Resume?
         if let prefix = resumeFrom {
             var shards: [DataParallelCheck.Result] = []
@@ -42,7 +42,6 @@ struct DistCheckCommand: ParsableCommand {
                                                communicator: communicator)
         let data = try JSONEncoder().encode(result)
         try data.write(to: URL(fileURLWithPath: "\(out).rank\(result.rank).json"), options: .atomic)
-        try communicator?.finalize()
     }
 
     private func badGradient() throws -> (iteration: Int, rank: Int)? {

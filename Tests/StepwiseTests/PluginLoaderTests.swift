@@ -133,8 +133,8 @@ final class PluginLoaderTests: XCTestCase {
     func testEachBrokenPluginIsReportedInOneLineAndTheOthersStillLoad() throws {
         let cases: [(name: String, defines: [String], reason: String)] = [
             ("libnoentry.so", ["NO_ENTRY"], "no entry symbol 'stepwise_plugin_entry'"),
-            ("libmajor.so", ["MAJOR=2"], "built for Stepwise ABI 2.0, but this host implements ABI 1.0"),
-            ("libminor.so", ["MINOR=7"], "built for Stepwise ABI 1.7, newer than this host's ABI 1.0"),
+            ("libmajor.so", ["MAJOR=2"], "built for Stepwise ABI 2.\(STEPWISE_ABI_MINOR), but this host implements ABI 1.\(STEPWISE_ABI_MINOR)"),
+            ("libminor.so", ["MINOR=7"], "built for Stepwise ABI 1.7, newer than this host's ABI 1.\(STEPWISE_ABI_MINOR)"),
             ("libnostep.so", ["NO_STEP"], "optimizer 'Toy' has no 'step' function (required)"),
             ("libbaddefault.so", ["LR_DEFAULT=-1.0"], "'Toy' hyperparameter 'lr': its default is invalid"),
             ("libbadname.so", ["TYPE_NAME=\"9lives\""], "type name '9lives' must be letters"),

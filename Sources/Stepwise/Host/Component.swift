@@ -1,7 +1,10 @@
 import StepwiseABI
 
 public enum ComponentKind: String, Sendable, CaseIterable, Codable {
-    case optimizer, scheduler, wrapper, hook
+    case optimizer, scheduler, wrapper, hook, communicator
+
+    /// The ABI minor version that introduced the kind.
+    public var sinceMinor: UInt32 { self == .communicator ? 1 : 0 }
 
     /// "an optimizer", "a scheduler", ... for messages.
     public var withArticle: String { (self == .optimizer ? "an " : "a ") + rawValue }
@@ -12,6 +15,7 @@ public enum ComponentKind: String, Sendable, CaseIterable, Codable {
         case STEPWISE_KIND_SCHEDULER: self = .scheduler
         case STEPWISE_KIND_WRAPPER: self = .wrapper
         case STEPWISE_KIND_HOOK: self = .hook
+        case STEPWISE_KIND_COMMUNICATOR: self = .communicator
         default: return nil
         }
     }
@@ -103,6 +107,10 @@ public final class Component: @unchecked Sendable {
     }
     public var hookAPI: UnsafePointer<stepwise_hook_api>? {
         kind == .hook ? raw.pointee.api.assumingMemoryBound(to: stepwise_hook_api.self) : nil
+    }
+
+    public var communicatorAPI: UnsafePointer<stepwise_communicator_api>? {
+        kind == .communicator ? raw.pointee.api.assumingMemoryBound(to: stepwise_communicator_api.self) : nil
     }
 
     /// The services table handed to this component's plugin.

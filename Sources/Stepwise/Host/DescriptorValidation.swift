@@ -38,7 +38,8 @@ enum DescriptorValidation {
     }
 
     /// Reads and checks one component; returns its kind and schema.
-    static func readComponent(_ c: UnsafePointer<stepwise_component>?, index: Int) throws(Failure)
+    static func readComponent(_ c: UnsafePointer<stepwise_component>?, index: Int,
+                              pluginMinor: UInt32 = hostVersion.minor) throws(Failure)
         -> (ComponentKind, [HyperparamInfo])
     {
         guard let c else { throw Failure(reason: "component \(index) is NULL") }
@@ -52,6 +53,9 @@ enum DescriptorValidation {
         }
         guard let kind = ComponentKind(c.pointee.kind) else {
             throw Failure(reason: "component '\(name)' has unknown kind \(c.pointee.kind.rawValue)")
+        }
+        guard pluginMinor >= kind.sinceMinor else {
+            throw Failure(reason: "\(kind.rawValue) '\(name)' needs Stepwise ABI 1.\(kind.sinceMinor), but the plugin says it was built for ABI 1.\(pluginMinor)")
         }
         guard let api = c.pointee.api else { throw Failure(reason: "component '\(name)' has a NULL api table") }
         try checkAPI(kind: kind, api: api, name: name)
@@ -74,7 +78,7 @@ enum DescriptorValidation {
         let size = api.load(as: Int.self)
         func need(_ minimum: Int, _ missing: [(String, Bool)]) throws(Failure) {
             guard size >= minimum else {
-                throw Failure(reason: "\(kind.rawValue) '\(name)' api table is \(size) bytes; ABI 1.0 needs at least \(minimum)")
+                throw Failure(reason: "\(kind.rawValue) '\(name)' api table is \(size) bytes; ABI 1.\(kind.sinceMinor) needs at least \(minimum)")
             }
             if let (fn, _) = missing.first(where: { !$0.1 }) {
                 throw Failure(reason: "\(kind.rawValue) '\(name)' has no '\(fn)' function (required)")
@@ -122,6 +126,15 @@ enum DescriptorValidation {
             let a = api.assumingMemoryBound(to: stepwise_hook_api.self).pointee
             try need(offsetOfEnd(\stepwise_hook_api.state_version),
                      [("create", a.create != nil), ("destroy", a.destroy != nil), ("on_event", a.on_event != nil)])
+        case .communicator:
+            let a = api.assumingMemoryBound(to: stepwise_communicator_api.self).pointee
+            try need(offsetOfEnd(\stepwise_communicator_api.barrier),
+                     [("create", a.create != nil), ("destroy", a.destroy != nil), ("rank", a.rank != nil),
+                      ("size", a.size != nil), ("all_reduce", a.all_reduce != nil), ("all_gather", a.all_gather != nil),
+                      ("broadcast", a.broadcast != nil), ("barrier", a.barrier != nil)])
+            guard a.all_reduce_start == nil || a.wait != nil else {
+                throw Failure(reason: "communicator '\(name)' has all_reduce_start but no 'wait' function")
+            }
         }
     }
 

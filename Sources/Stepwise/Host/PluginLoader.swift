@@ -110,7 +110,7 @@ enum PluginLoader {
             var names = Set<String>()
             for i in 0..<Int(descriptor.pointee.component_count) {
                 let c = descriptor.pointee.components[i]
-                let (kind, schema) = try DescriptorValidation.readComponent(c, index: i)
+                let (kind, schema) = try DescriptorValidation.readComponent(c, index: i, pluginMinor: descriptor.pointee.abi_version.minor)
                 let name = String(cString: c!.pointee.type_name)
                 guard names.insert("\(kind.rawValue):\(name)").inserted else {
                     throw DescriptorValidation.Failure(reason: "declares \(kind.rawValue) '\(name)' twice")

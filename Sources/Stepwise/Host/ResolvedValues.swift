@@ -220,6 +220,7 @@ extension Component {
         case .scheduler: check = schedulerAPI?.pointee.check
         case .wrapper: check = wrapperAPI?.pointee.check
         case .hook: check = hookAPI?.pointee.check
+        case .communicator: check = communicatorAPI?.pointee.check
         }
         guard let check else { return }
         var error: OpaquePointer? = nil

@@ -16,6 +16,7 @@ struct CheckContext {
         case .scheduler: "tick"
         case .wrapper: "iteration"
         case .hook: "hook event"
+        case .communicator: "collective round"
         }
     }
 
@@ -90,6 +91,7 @@ enum SchemaChecks {
         case .scheduler: c.schedulerAPI?.pointee.check != nil
         case .wrapper: c.wrapperAPI?.pointee.check != nil
         case .hook: c.hookAPI?.pointee.check != nil
+        case .communicator: c.communicatorAPI?.pointee.check != nil
         }
     }
 
@@ -149,8 +151,9 @@ enum SchemaChecks {
                 continue
             }
             // Schedulers and wrappers see the loop only in create and their units (group
-            // count, run length), so they may refuse a config there, with a message.
-            let seesLoop = c.kind == .scheduler || c.kind == .wrapper
+            // count, run length), and communicators their transport only in create, so
+            // they may refuse a config there, with a message.
+            let seesLoop = c.kind == .scheduler || c.kind == .wrapper || c.kind == .communicator
             do {
                 let instance = try Lifecycle.create(c, values)
                 Lifecycle.destroy(c, instance)
@@ -184,6 +187,7 @@ enum SchemaChecks {
         let state = ("save_state/load_state", !StateFunctions(c).streams)
         var nulls: [(String, Bool)] = [("check", !hasCheck(c)), state]
         if let a = c.optimizerAPI?.pointee { nulls.append(("slot_shape", a.slot_shape == nil)) }
+        if let a = c.communicatorAPI?.pointee { nulls.append(("all_reduce_start/wait", a.all_reduce_start == nil)) }
         if let a = c.wrapperAPI?.pointee {
             nulls += [("should_sync", a.should_sync == nil), ("post_step", a.post_step == nil), ("loss_scale", a.loss_scale == nil)]
         }

@@ -11,7 +11,7 @@ enum DescriptorRules {
     static let knownHookPoints: UInt64 = (1 << 10) - 1
     /// Keys the host consumes before a component sees its config.
     static let reservedKeys: [ComponentKind: Set<String>] = [
-        .optimizer: ["type", "params"], .scheduler: ["type"], .wrapper: ["type"], .hook: ["type", "priority"],
+        .optimizer: ["type", "params"], .scheduler: ["type"], .wrapper: ["type"], .hook: ["type", "priority"], .communicator: ["type"],
     ]
 
     static func problems(_ plugin: LoadedPlugin) -> [String] {
@@ -74,6 +74,10 @@ enum DescriptorRules {
             if a.points & ~knownHookPoints != 0 { out.append("\(who) subscribes to unknown hook points 0x\(String(a.points & ~knownHookPoints, radix: 16))") }
             if !(0...100).contains(a.default_priority) { out.append("\(who)'s default priority \(a.default_priority) is outside MMEngine's 0...100") }
             if (a.save_state == nil) != (a.load_state == nil) { out.append("\(who) must provide both save_state and load_state, or neither") }
+        case .communicator:
+            guard let a = c.communicatorAPI?.pointee else { break }
+            add(size(apiSize, stepwise_communicator_api.self, "\(who)'s api table"))
+            if a.flags != 0 { out.append("\(who) sets communicator flags 0x\(String(a.flags, radix: 16)); ABI 1.1 defines none") }
         }
         var roles: [UInt32: String] = [:]
         for i in 0..<Int(c.raw.pointee.hyperparam_count) {

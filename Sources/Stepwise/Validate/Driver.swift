@@ -47,6 +47,7 @@ enum Drivers {
         case .scheduler: try SchedulerDriver(component, spec)
         case .wrapper: try WrapperDriver(component, spec, startIter: startUnit)
         case .hook: try HookDriver(component, spec)
+        case .communicator: try CommunicatorDriver(component, spec)
         }
     }
 }
@@ -102,6 +103,8 @@ enum Lifecycle {
             status = withUnsafePointer(to: &setup) { fallback in
                 create(c.host, values.raw, wrapperSetup ?? fallback, instance.pointer, error.errorPointer)
             }
+        } else if let create = c.communicatorAPI?.pointee.create {
+            status = create(c.host, values.raw, instance.pointer, error.errorPointer)
         } else {
             status = try required(c.hookAPI?.pointee.create, "create")(c.host, values.raw, instance.pointer, error.errorPointer)
         }
@@ -129,6 +132,7 @@ enum Lifecycle {
         c.schedulerAPI?.pointee.destroy?(instance)
         c.wrapperAPI?.pointee.destroy?(instance)
         c.hookAPI?.pointee.destroy?(instance)
+        c.communicatorAPI?.pointee.destroy?(instance)
     }
 }
 

@@ -37,15 +37,13 @@ struct GANCommand: ParsableCommand {
     var ranks: Int = 1
 
     func run() throws {
-        if ranks > 1 && !MPICommunicator.launchedByMPIRun {
+        if ranks > 1 && !DistributedEnvironment.launchedByMPIRun {
             throw ExitCode(try DistributedLaunch.relaunchUnderMPIRun(ranks: ranks))
         }
         // Before anything touches OpenBLAS: re-exec with its fastest kernels if it picked slower ones.
         OpenBLASTuning.reexecIfBeneficial()
         let registry = plugins.load()
         var options = GANOptions(config: config, steps: steps, seed: seed, out: out, resume: resume)
-        if MPICommunicator.launchedByMPIRun { options.communicator = try MPICommunicator.world() }
-        defer { if let world = options.communicator as? MPICommunicator { try? world.finalize() } }
         _ = try GANRun.run(options, registry: registry) { text, transient in
             if transient {
                 if isatty(STDOUT_FILENO) != 0 { FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + text).utf8)) }

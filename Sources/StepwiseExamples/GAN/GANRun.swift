@@ -46,10 +46,13 @@ public enum GANRun {
         try FileManager.default.createDirectory(atPath: options.out, withIntermediateDirectories: true)
 
         let trainer = try GANTrainer(config: document, registry: registry, seed: options.seed, steps: steps)
-        let rank = options.communicator?.rank ?? 0
+        // Under mpirun, the backend `env_cfg.dist_cfg` names (the bundled `mpi` by default).
+        let communicator = try options.communicator
+            ?? DistributedEnvironment.communicator(registry: registry, envCfg: document["env_cfg"]?.dict)
+        let rank = communicator?.rank ?? 0
         let output: (String, Bool) -> Void = rank == 0 ? output : { _, _ in }
         var workDir = options.out
-        if let comm = options.communicator {
+        if let comm = communicator {
             trainer.dataParallel = (comm.rank, comm.size)
             for w in [trainer.gWrapper, trainer.dWrapper] { w.gradientSync = GradientAllReduce(communicator: comm) }
             // Hooks on other ranks keep their files (markers, logs) out of rank 0's folder.
@@ -106,7 +109,10 @@ public enum GANRun {
             output("Resumed from \(path) at iteration \(iter)", false)
         }
 
-        let ranksNote = options.communicator.map { " per rank on \($0.size) ranks (gradients averaged with MPI all-reduce)" } ?? ""
+        let ranksNote = communicator.map { c in
+            let backend = (c as? PluginCommunicator).map { "'\($0.component.typeName)'" } ?? "the communicator"
+            return " per rank on \(c.size) ranks (gradients averaged by all-reduce over \(backend))"
+        } ?? ""
         output("stepwise gan: \(steps) steps, seed \(options.seed), batch \(trainer.batch)\(ranksNote); discriminator matmuls: "
                + "\(GEMMBackend.resolve(trainer.lowPrecision)); \(OpenBLASTuning.summary)", false)
         let start = DispatchTime.now().uptimeNanoseconds

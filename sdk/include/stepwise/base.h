@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define STEPWISE_ABI_MAJOR 1u
-#define STEPWISE_ABI_MINOR 0u
+#define STEPWISE_ABI_MINOR 1u
 
 #if defined(_WIN32)
 #define STEPWISE_EXPORT __declspec(dllexport)

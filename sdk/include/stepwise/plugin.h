@@ -24,6 +24,7 @@
 #define STEPWISE_PLUGIN_H
 
 #include "base.h"
+#include "communicator.h"
 #include "hook.h"
 #include "host.h"
 #include "optimizer.h"
@@ -40,6 +41,7 @@ typedef enum stepwise_kind {
     STEPWISE_KIND_SCHEDULER = 2, // api: const stepwise_scheduler_api *
     STEPWISE_KIND_WRAPPER = 3,   // api: const stepwise_wrapper_api *
     STEPWISE_KIND_HOOK = 4,      // api: const stepwise_hook_api *
+    STEPWISE_KIND_COMMUNICATOR = 5, // api: const stepwise_communicator_api * (ABI 1.1)
 } stepwise_kind;
 
 // One component a plugin provides. Static.

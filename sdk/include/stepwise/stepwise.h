@@ -1,4 +1,4 @@
-// Stepwise plugin ABI, version 1.0 — include this one header.
+// Stepwise plugin ABI, version 1.1 — include this one header.
 // See sdk/README.md for how to write, build and install a plugin, and sdk/CHANGELOG.md
 // for what each minor version added.
 #ifndef STEPWISE_STEPWISE_H
