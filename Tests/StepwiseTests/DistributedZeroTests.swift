@@ -82,4 +82,15 @@ final class DistributedZeroTests: XCTestCase {
         XCTAssertThrowsError(try ZeroRedundancy.consolidate([a, b]))
         XCTAssertEqual(try ZeroRedundancy.consolidate([a]).initialized, ["w"])
     }
+
+    func testZeroRedundancyOptimizerConfigNamesItsInnerOptimizer() throws {
+        let parts = try OptimWrapperConfig(WrapperFixtures.config("{optimizer: {type: ZeroRedundancyOptimizer, optimizer_type: AdamW, lr: 0.01}}"))
+        XCTAssertTrue(parts.shardsOptimizerState)
+        XCTAssertEqual(parts.optimizer["type"]?.string, "AdamW")
+        XCTAssertNil(parts.optimizer["optimizer_type"])
+        XCTAssertFalse(try OptimWrapperConfig(WrapperFixtures.config("{optimizer: {type: AdamW}}")).shardsOptimizerState)
+        XCTAssertThrowsError(try OptimWrapperConfig(WrapperFixtures.config("{optimizer: {type: ZeroRedundancyOptimizer, lr: 0.01}}"))) {
+            XCTAssertTrue("\($0)".contains("needs 'optimizer_type'"), "\($0)")
+        }
+    }
 }

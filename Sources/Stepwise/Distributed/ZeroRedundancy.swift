@@ -100,6 +100,17 @@ public final class ZeroRedundancy: GradientSynchronizer, @unchecked Sendable {
         return out
     }
 
+    /// The whole state from every rank's `local` shard, on every rank (MMEngine's
+    /// ZeroRedundancyOptimizer.state_dict, which consolidates first). A collective.
+    public func gatherState(_ local: OptimizerState) throws -> OptimizerState {
+        let shards = try communicator.allGatherBytes(ShardCodec.encode(localState(local)))
+        var out = local
+        out.initialized = []
+        out.tensors = []
+        out.scalars = []
+        return try Self.consolidate(shards.map { try ShardCodec.decode($0, into: out) })
+    }
+
     /// One full state from every rank's shard (saved by any number of ranks); load it,
     /// then keep `localState` of it, to resume on any number of ranks.
     public static func consolidate(_ shards: [OptimizerState]) throws -> OptimizerState {
@@ -119,5 +130,81 @@ public final class ZeroRedundancy: GradientSynchronizer, @unchecked Sendable {
             out.scalars += s.scalars
         }
         return out
+    }
+}
+
+/// A shard's per-parameter state as bytes for the all-gather: a JSON header (names,
+/// shapes, scalars as bit patterns) followed by the float values, little-endian.
+enum ShardCodec {
+    struct Header: Codable {
+        var initialized: [String]
+        var tensors: [Tensor]
+        var scalars: [Scalar]
+        struct Tensor: Codable { var key: String; var shape: [Int]; var count: Int }
+        struct Scalar: Codable { var key: String; var bits: UInt64 }
+    }
+
+    static func encode(_ state: OptimizerState) throws -> [UInt8] {
+        let header = Header(initialized: state.initialized,
+                            tensors: state.tensors.map { .init(key: $0.key, shape: $0.shape, count: $0.values.count) },
+                            scalars: state.scalars.map { .init(key: $0.key, bits: $0.value.bitPattern) })
+        let json = Array(try JSONEncoder().encode(header))
+        var out = withUnsafeBytes(of: UInt64(json.count).littleEndian, Array.init) + json
+        for t in state.tensors { for v in t.values { out += withUnsafeBytes(of: v.bitPattern.littleEndian, Array.init) } }
+        return out
+    }
+
+    /// `base` with the shard's parameters' state (its type and groups are kept).
+    static func decode(_ bytes: [UInt8], into base: OptimizerState) throws -> OptimizerState {
+        let bad = StepwiseError.state("a ZeRO-1 state shard received from another rank is malformed")
+        guard bytes.count >= 8 else { throw bad }
+        let length = Int(bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        guard length <= bytes.count - 8, let header = try? JSONDecoder().decode(Header.self, from: Data(bytes[8..<(8 + length)])) else {
+            throw bad
+        }
+        var at = 8 + length
+        var out = base
+        out.initialized = header.initialized
+        out.scalars = header.scalars.map { .init(key: $0.key, value: Double(bitPattern: $0.bits)) }
+        for t in header.tensors {
+            guard t.count >= 0, at + 4 * t.count <= bytes.count else { throw bad }
+            let values = (0..<t.count).map { i in
+                Float(bitPattern: (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[at + 4 * i + $1]) << (8 * UInt32($1)) })
+            }
+            out.tensors.append(.init(key: t.key, shape: t.shape, values: values))
+            at += 4 * t.count
+        }
+        guard at == bytes.count else { throw bad }
+        return out
+    }
+}
+
+extension Communicator {
+    /// Every rank's bytes, in rank order, on every rank (two all-gathers: the lengths,
+    /// then the bytes as float bit patterns, which the transport copies unchanged).
+    public func allGatherBytes(_ bytes: [UInt8]) throws -> [[UInt8]] {
+        let words = (bytes.count + 3) / 4
+        var lengths = [Float](repeating: 0, count: size)
+        let mine = [Float(bitPattern: UInt32(bytes.count))]
+        try mine.withUnsafeBufferPointer { send in
+            try lengths.withUnsafeMutableBufferPointer { try allGather(send, into: $0, counts: [Int](repeating: 1, count: size)) }
+        }
+        let byteCounts = lengths.map { Int($0.bitPattern) }
+        let wordCounts = byteCounts.map { ($0 + 3) / 4 }
+        var send = [Float](repeating: 0, count: words)
+        send.withUnsafeMutableBytes { $0.copyBytes(from: bytes) }
+        var receive = [Float](repeating: 0, count: wordCounts.reduce(0, +))
+        try send.withUnsafeBufferPointer { s in
+            try receive.withUnsafeMutableBufferPointer { try allGather(s, into: $0, counts: wordCounts) }
+        }
+        return receive.withUnsafeBytes { raw in
+            var out: [[UInt8]] = []
+            var at = 0
+            for (n, w) in zip(byteCounts, wordCounts) {
+                out.append(Array(raw[(4 * at)..<(4 * at + n)]))
+                at += w
+            }
+            return out
+        }
     }
 }

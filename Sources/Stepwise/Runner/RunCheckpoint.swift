@@ -45,9 +45,11 @@ public enum RunCheckpoint {
 
     static let metadataKey = "stepwise"
 
-    /// Saves the run after `iter` iterations.
+    /// Saves the run after `iter` iterations. In a data-parallel run every rank calls it
+    /// (a sharded optimizer state is gathered, a collective) and only the rank with
+    /// `write` writes the file.
     public static func save(to path: String, iter: Int, wrappers: [Wrapper], hooks: [RunnerHook],
-                            extra: [String: String] = [:]) throws {
+                            extra: [String: String] = [:], write: Bool = true) throws {
         var tensors: [String: any SafetensorsSource] = [:]
         var entries: [Metadata.WrapperEntry] = []
         for w in wrappers {
@@ -82,6 +84,7 @@ public enum RunCheckpoint {
                 tensors["hooks.\(i).\(hook.name)"] = SafetensorsTensor(dtype: .u8, shape: [bytes.count], bytes: bytes)
             }
         }
+        guard write else { return }
         let meta = Metadata(iter: iter, wrappers: entries, hooks: hookNames, extra: extra)
         let json = String(decoding: try JSONEncoder().encode(meta), as: UTF8.self)
         do {

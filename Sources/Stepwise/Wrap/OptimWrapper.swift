@@ -71,6 +71,17 @@ public final class OptimWrapper: @unchecked Sendable {
     /// Data parallel: averages the gradients across processes at each window end, before
     /// the wrapper's `pre_step` (nil in a single process). Never called inside a window.
     public var gradientSync: GradientSynchronizer?
+    /// The config asked for ZeroRedundancyOptimizer: `distribute` shards the state.
+    public internal(set) var shardsOptimizerState = false
+
+    /// Makes this wrapper one rank of a data-parallel run: gradients are averaged over
+    /// `communicator` at each window end and, with ZeroRedundancyOptimizer, each rank
+    /// keeps and updates only its shard of the optimizer state (ZeRO-1).
+    public func distribute(over communicator: Communicator) {
+        gradientSync = shardsOptimizerState
+            ? ZeroRedundancy(communicator: communicator, groups: optimizer.paramGroups.map(\.params))
+            : GradientAllReduce(communicator: communicator)
+    }
 
     /// Builds `{type: OptimWrapper, optimizer: {...}, paramwise_cfg: ..., <wrapper keys>}`
     /// over `params` (in model order, each with its name and tag). `paramGroups`, when
@@ -82,6 +93,7 @@ public final class OptimWrapper: @unchecked Sendable {
         let optimizer = try Optimizer(registry: registry, config: parts.optimizer, params: params,
                                       paramGroups: plan.optimizerGroups)
         try self.init(optimizer: optimizer, registry: registry, config: parts.wrapper, plan: plan)
+        shardsOptimizerState = parts.shardsOptimizerState
     }
 
     /// Wraps an optimizer built elsewhere. `config` holds the wrapper's `type` (default

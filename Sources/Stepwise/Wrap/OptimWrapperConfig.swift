@@ -21,6 +21,10 @@ public struct OptimWrapperConfig: Sendable {
     public var paramwiseOptions: ConfigDict?
     public var paramGroups: [ConfigValue]?
     public var origin: ConfigOrigin?
+    /// `optimizer: {type: ZeroRedundancyOptimizer, optimizer_type: X, ...}` (MMEngine's
+    /// name): X's state is sharded across the ranks of a data-parallel run (ZeRO-1). In
+    /// one process it is X.
+    public var shardsOptimizerState = false
 
     /// Keys of `optim_wrapper` that are not the wrapper component's.
     static let hostKeys = ["type", "optimizer", "paramwise_cfg", "param_groups", "constructor"]
@@ -38,6 +42,15 @@ public struct OptimWrapperConfig: Sendable {
             throw StepwiseError.config("optim_wrapper 'optimizer' must be a dict with a 'type', got \(optimizerValue.typeDescription)\(at)")
         }
         if optimizer.origin == nil { optimizer.origin = config.origin }
+        if optimizer["type"]?.string == "ZeroRedundancyOptimizer" {
+            let zeroAt = optimizer.origin(of: "type").map { " in \($0)" } ?? at
+            guard let inner = optimizer["optimizer_type"]?.string else {
+                throw StepwiseError.config("ZeroRedundancyOptimizer needs 'optimizer_type', the optimizer whose state it shards (e.g. optimizer_type: AdamW)\(zeroAt)")
+            }
+            optimizer["type", origin: optimizer.origin(of: "optimizer_type")] = .string(inner)
+            optimizer["optimizer_type"] = nil
+            shardsOptimizerState = true
+        }
         var wrapper = ConfigDict([], origin: config.origin)
         wrapper["type", origin: config.origin(of: "type")] = config["type"] ?? .string("OptimWrapper")
         for e in config.entries where !Self.hostKeys.contains(e.key) {

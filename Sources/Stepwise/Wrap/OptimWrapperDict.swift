@@ -150,7 +150,9 @@ extension OptimWrapper {
         var plan = try parts.plan(params: params.map { $0.spec.dropping(prefix: prefix) })
         plan.restorePrefix(prefix)
         let optimizer = try Optimizer(registry: registry, config: parts.optimizer, params: params, paramGroups: plan.optimizerGroups)
-        return try OptimWrapper(optimizer: optimizer, registry: registry, config: parts.wrapper, plan: plan)
+        let wrapper = try OptimWrapper(optimizer: optimizer, registry: registry, config: parts.wrapper, plan: plan)
+        wrapper.shardsOptimizerState = parts.shardsOptimizerState
+        return wrapper
     }
 }
 

@@ -24,7 +24,11 @@ extension OptimWrapper {
             for (i, h) in b.component.hyperparams.enumerated() { d[h.name] = b.values[i] }
             base = d
         }
-        return OptimWrapperState(type: component.typeName, optimizer: try optimizer.stateDict(), innerCount: innerCount,
+        // ZeRO-1: every rank's shard, gathered (a collective: every rank calls stateDict
+        // together), so a checkpoint holds the whole state and resumes on any rank count.
+        let local = try optimizer.stateDict()
+        let whole = try (gradientSync as? ZeroRedundancy)?.gatherState(local) ?? local
+        return OptimWrapperState(type: component.typeName, optimizer: whole, innerCount: innerCount,
                                  lossScale: lossScale, wrapperState: try wrapper.saveState(),
                                  wrapperStateVersion: wrapper.stateVersion, baseParamSettings: base)
     }
@@ -45,7 +49,7 @@ extension OptimWrapper {
             let scratch = try WrapperInstance(component: component, values: values)
             try scratch.loadState(scaler, chunk: chunk)
         }
-        try optimizer.loadStateDict(state.optimizer)
+        try optimizer.loadStateDict((gradientSync as? ZeroRedundancy)?.localState(state.optimizer) ?? state.optimizer)
         if let scaler { try wrapper.loadState(scaler, chunk: chunk) }
         if let saved = state.baseParamSettings, let base = baseParamSettings {
             for e in saved.entries where base.index(of: e.key) != nil { try base.set(e.key, e.value) }

@@ -54,7 +54,7 @@ public enum GANRun {
         var workDir = options.out
         if let comm = communicator {
             trainer.dataParallel = (comm.rank, comm.size)
-            for w in [trainer.gWrapper, trainer.dWrapper] { w.gradientSync = GradientAllReduce(communicator: comm) }
+            for w in [trainer.gWrapper, trainer.dWrapper] { w.distribute(over: comm) }
             // Hooks on other ranks keep their files (markers, logs) out of rank 0's folder.
             if rank != 0 {
                 workDir = NSTemporaryDirectory() + "stepwise-gan-rank\(rank)-\(getpid())"
@@ -85,13 +85,13 @@ public enum GANRun {
             return [("fraction_near", q.fractionNear), ("modes_covered", Double(q.modesCovered))]
         }
         runner.saveCheckpoint = { path, runner in
-            guard rank == 0 else { return }
             try RunCheckpoint.save(
                 to: path, iter: runner.completedIters, wrappers: trainer.checkpointWrappers, hooks: pluginHooks,
                 extra: ["rng": trainer.rng.stateWords.map(String.init).joined(separator: ","),
                         "seed": String(options.seed),
                         "evaluations": String(decoding: try JSONEncoder().encode(evaluations), as: UTF8.self),
-                        "history": String(decoding: try JSONEncoder().encode(trainer.history), as: UTF8.self)])
+                        "history": String(decoding: try JSONEncoder().encode(trainer.history), as: UTF8.self)],
+                write: rank == 0)
         }
 
         if let resume = options.resume {
@@ -111,7 +111,13 @@ public enum GANRun {
 
         let ranksNote = communicator.map { c in
             let backend = (c as? PluginCommunicator).map { "'\($0.component.typeName)'" } ?? "the communicator"
-            return " per rank on \(c.size) ranks (gradients averaged by all-reduce over \(backend))"
+            let sharded = trainer.wrappers.compactMap { name, w in
+                (w.gradientSync as? ZeroRedundancy).map { z in
+                    "\(name) \(z.owner.values.filter { $0 == c.rank }.count) of \(z.owner.count)"
+                }
+            }
+            let zero = sharded.isEmpty ? "" : "; optimizer state sharded (ZeRO-1), rank 0 holds that of: " + sharded.joined(separator: ", ") + " parameters"
+            return " per rank on \(c.size) ranks (gradients averaged by all-reduce over \(backend)\(zero))"
         } ?? ""
         output("stepwise gan: \(steps) steps, seed \(options.seed), batch \(trainer.batch)\(ranksNote); discriminator matmuls: "
                + "\(GEMMBackend.resolve(trainer.lowPrecision)); \(OpenBLASTuning.summary)", false)
