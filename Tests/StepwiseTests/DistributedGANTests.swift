@@ -4,23 +4,28 @@ import XCTest
 
 /// `stepwise gan --ranks 2`: relaunches itself under mpirun; rank 0 alone logs and writes.
 final class DistributedGANTests: XCTestCase {
-    func testGANRunsDataParallelWithRankZeroAloneWriting() throws {
-        _ = try DistributedTests.mpirun() // skips without Open MPI
-        let stepwise = (DistributedTests.buildDir as NSString).appendingPathComponent("stepwise")
-        let dir = PluginBuilder.folder()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let config = PluginBuilder.root.appendingPathComponent("configs/gan.yaml").path
+    /// Runs `stepwise gan ARGS`; fails the test on a non-zero exit. Returns its output.
+    @discardableResult
+    static func gan(_ args: [String], line: UInt = #line) throws -> String {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: stepwise)
-        p.arguments = ["gan", "--ranks", "2", "--steps", "60", "--config", config, "--out", dir]
-        p.environment = ProcessInfo.processInfo.environment
+        p.executableURL = URL(fileURLWithPath: (DistributedTests.buildDir as NSString).appendingPathComponent("stepwise"))
+        p.arguments = ["gan"] + args
         let log = Pipe()
         p.standardOutput = log
         p.standardError = log
         try p.run()
-        let text = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let out = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, text)
+        XCTAssertEqual(p.terminationStatus, 0, "stepwise gan \(args.joined(separator: " ")):\n\(out)", line: line)
+        return out
+    }
+
+    func testGANRunsDataParallelWithRankZeroAloneWriting() throws {
+        _ = try DistributedTests.mpirun() // skips without Open MPI
+        let dir = PluginBuilder.folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = PluginBuilder.root.appendingPathComponent("configs/gan.yaml").path
+        let text = try Self.gan(["--ranks", "2", "--steps", "60", "--config", config, "--out", dir])
         XCTAssertEqual(text.components(separatedBy: "stepwise gan: 60 steps").count - 1, 1, "one banner, from rank 0:\n\(text)")
         XCTAssertTrue(text.contains("on 2 ranks"), text)
         for name in ["summary.json", "samples.svg", "losses.svg", "lr.svg"] {
@@ -45,22 +50,9 @@ final class DistributedGANTests: XCTestCase {
         let zero = dir + "/zero.yaml"
         try zeroText.write(toFile: zero, atomically: true, encoding: .utf8)
 
-        func gan(_ args: [String]) throws -> String {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: (DistributedTests.buildDir as NSString).appendingPathComponent("stepwise"))
-            p.arguments = ["gan"] + args
-            let log = Pipe()
-            p.standardOutput = log
-            p.standardError = log
-            try p.run()
-            let out = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            XCTAssertEqual(p.terminationStatus, 0, "stepwise gan \(args.joined(separator: " ")):\n\(out)")
-            return out
-        }
-        let log = try gan(["--ranks", "2", "--steps", "40", "--config", zero, "--out", dir + "/z"])
+        let log = try Self.gan(["--ranks", "2", "--steps", "40", "--config", zero, "--out", dir + "/z"])
         XCTAssertTrue(log.contains("rank 0 holds that of: generator 1 of 6, discriminator 1 of 6 parameters"), log)
-        _ = try gan(["--ranks", "2", "--steps", "40", "--config", plain, "--out", dir + "/p"])
+        _ = try Self.gan(["--ranks", "2", "--steps", "40", "--config", plain, "--out", dir + "/p"])
         let sharded = try Safetensors.load(dir + "/z/iter_40.safetensors")
         let unsharded = try Safetensors.load(dir + "/p/iter_40.safetensors")
         XCTAssertTrue(sharded.tensors.keys.contains("generator.state.2.weight.exp_avg"), "\(sharded.tensors.keys.sorted())")
@@ -69,8 +61,8 @@ final class DistributedGANTests: XCTestCase {
             XCTAssertEqual(sharded.tensors[name], t, name)
         }
 
-        _ = try gan(["--steps", "60", "--config", zero, "--resume", dir + "/z/iter_40.safetensors", "--out", dir + "/z1"])
-        _ = try gan(["--steps", "60", "--config", plain, "--resume", dir + "/p/iter_40.safetensors", "--out", dir + "/p1"])
+        _ = try Self.gan(["--steps", "60", "--config", zero, "--resume", dir + "/z/iter_40.safetensors", "--out", dir + "/z1"])
+        _ = try Self.gan(["--steps", "60", "--config", plain, "--resume", dir + "/p/iter_40.safetensors", "--out", dir + "/p1"])
         let a = try Safetensors.load(dir + "/z1/iter_60.safetensors"), b = try Safetensors.load(dir + "/p1/iter_60.safetensors")
         for (name, t) in b.tensors where name.contains(".params.") { XCTAssertEqual(a.tensors[name], t, name) }
     }
