@@ -41,14 +41,14 @@ struct SafetensorsHeader: Equatable {
         var first = true
         if !metadata.isEmpty {
             let pairs = metadata.sorted { Array($0.key.utf8).lexicographicallyPrecedes($1.key.utf8) }
-                .map { HeaderJSON.quoted($0.key) + ":" + HeaderJSON.quoted($0.value) }
-            json += HeaderJSON.quoted(metadataKey) + ":{" + pairs.joined(separator: ",") + "}"
+                .map { JSONValue.quote($0.key) + ":" + JSONValue.quote($0.value) }
+            json += JSONValue.quote(metadataKey) + ":{" + pairs.joined(separator: ",") + "}"
             first = false
         }
         for e in entries {
             if !first { json += "," }
             first = false
-            json += HeaderJSON.quoted(e.name) + ":{\"dtype\":\"\(e.dtype.rawValue)\",\"shape\":["
+            json += JSONValue.quote(e.name) + ":{\"dtype\":\"\(e.dtype.rawValue)\",\"shape\":["
                 + e.shape.map(String.init).joined(separator: ",")
                 + "],\"data_offsets\":[\(e.begin),\(e.end)]}"
         }
@@ -67,8 +67,8 @@ struct SafetensorsHeader: Equatable {
     static func decode(_ bytes: [UInt8], file: String) throws(SafetensorsError) -> SafetensorsHeader {
         func fail(_ p: SafetensorsError.Problem) -> SafetensorsError { SafetensorsError(file: file, p) }
         guard String(validating: bytes, as: UTF8.self) != nil else { throw fail(.headerNotUTF8) }
-        let json: HeaderJSON
-        do { json = try HeaderJSON.parse(bytes) } catch { throw fail(.invalidJSON(error.message)) }
+        let json: JSONValue
+        do { json = try JSONValue.parse(bytes) } catch { throw fail(.invalidJSON("\(error.message) at byte \(error.offset) of the header")) }
         guard case .object(let top) = json else { throw fail(.invalidHeader("the header is not a JSON object")) }
 
         var metadata: [String: String] = [:]
@@ -80,7 +80,7 @@ struct SafetensorsHeader: Equatable {
                 }
                 for (k, v) in pairs {
                     guard case .string(let s) = v else {
-                        throw fail(.invalidHeader("metadata value for \(HeaderJSON.quoted(k)) is not a string"))
+                        throw fail(.invalidHeader("metadata value for \(JSONValue.quote(k)) is not a string"))
                     }
                     metadata[k] = s
                 }
@@ -117,15 +117,15 @@ struct SafetensorsHeader: Equatable {
     }
 
     private static func tensorInfo(
-        name: String, value: HeaderJSON, fail: (SafetensorsError.Problem) -> SafetensorsError
+        name: String, value: JSONValue, fail: (SafetensorsError.Problem) -> SafetensorsError
     ) throws(SafetensorsError) -> (entry: SafetensorsEntry, begin: UInt64, end: UInt64) {
-        let quotedName = HeaderJSON.quoted(name)
+        let quotedName = JSONValue.quote(name)
         guard case .object(let fields) = value else {
             throw fail(.invalidHeader("tensor \(quotedName) is not an object"))
         }
-        func field(_ key: String) throws(SafetensorsError) -> HeaderJSON {
+        func field(_ key: String) throws(SafetensorsError) -> JSONValue {
             // Unknown fields are ignored, as the reference reader does.
-            guard let v = fields.first(where: { $0.key == key })?.value else {
+            guard let v = fields.first(where: { $0.0 == key })?.1 else {
                 throw fail(.invalidHeader("tensor \(quotedName) has no \"\(key)\""))
             }
             return v
