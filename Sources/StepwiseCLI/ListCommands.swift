@@ -10,7 +10,7 @@ struct ListCommand: ParsableCommand {
 
     @OptionGroup var plugins: PluginOptions
 
-    @Option(help: ArgumentHelp("Only this kind: optimizer, scheduler, wrapper or hook.", valueName: "kind"))
+    @Option(help: ArgumentHelp("Only this kind: optimizer, scheduler, wrapper, hook or communicator.", valueName: "kind"))
     var kind: ComponentKind?
 
     @Flag(help: "Print JSON for machines.")
