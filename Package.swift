@@ -62,7 +62,8 @@ let package = Package(
             path: "Sources/Stepwise"
         ),
         // Example model code (dense layers over OpenBLAS) used by the GAN example.
-        .target(name: "StepwiseModels", dependencies: ["COpenBLAS"], path: "Sources/StepwiseModels",
+        // StepwiseKernels: the dense layers' fused epilogues (bias, activation, bf16 rounding).
+        .target(name: "StepwiseModels", dependencies: ["COpenBLAS", "StepwiseKernels"], path: "Sources/StepwiseModels",
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         // The GAN example (a library, so tests can drive it).
         .target(name: "StepwiseExamples", dependencies: ["Stepwise", "StepwiseModels"],

@@ -23,6 +23,10 @@ public final class Sequential {
     private let gradientBuffers: [(scratch: Scratch, width: Int)]
     private let gradientSlot: [Int]
     private var batch = 0
+    /// The fused Dense + activation path (see FusedMLP), if the layers fit its pattern.
+    private let fused: FusedMLP?
+    /// True when the last forward pass ran fused, so backward must too.
+    private(set) var ranFused = false
 
     public init(inputWidth: Int, layers: [any Layer]) throws(ModelError) {
         guard inputWidth > 0 else { throw .invalidArgument("Sequential input width must be positive, got \(inputWidth)") }
@@ -64,6 +68,7 @@ public final class Sequential {
         self.gradientSlot = gradientSlot
         activationBuffers = activationWidths.map { (Scratch(), $0) }
         gradientBuffers = gradientWidths.map { (Scratch(), $0) }
+        fused = FusedMLP(layers: layers)
     }
 
     private func activation(_ boundary: Int) -> UnsafeMutablePointer<Float> {
@@ -129,8 +134,13 @@ public final class Sequential {
     @discardableResult
     public func forward(_ input: UnsafePointer<Float>, batch: Int) -> UnsafeMutablePointer<Float> {
         require(batch > 0, "forward needs a positive batch, got \(batch)")
-        reserve(batch: batch)
         self.batch = batch
+        if let fused, let mode = fused.currentMode {
+            ranFused = true
+            return fused.forward(input, batch: batch, mode: mode)
+        }
+        ranFused = false
+        reserve(batch: batch)
         activation(0).update(from: input, count: batch * inputWidth)
         for (index, layer) in layers.enumerated() {
             layer.forward(activation(index), into: activation(index + 1), batch: batch, inputWidth: widths[index])
@@ -152,6 +162,7 @@ public final class Sequential {
     /// a larger batch than any before moves it.
     public var outputGradient: UnsafeMutablePointer<Float> {
         require(batch > 0, "outputGradient read before the first forward pass; its size is not known yet")
+        if ranFused, let fused { return fused.outputGradient }
         return gradient(layers.count)
     }
 
@@ -163,6 +174,9 @@ public final class Sequential {
     public func backward(outputGrad: UnsafePointer<Float>, inputGrad: Bool = false,
                          parameterGrads: Bool = true) -> UnsafeMutablePointer<Float>? {
         require(batch > 0, "backward called before forward")
+        if ranFused, let fused {
+            return fused.backward(outputGrad: outputGrad, inputGrad: inputGrad, parameterGrads: parameterGrads)
+        }
         var upstream = outputGrad
         for index in stride(from: layers.count - 1, through: 0, by: -1) {
             let needsInputGrad = index > 0 || inputGrad

@@ -29,6 +29,8 @@ public struct GANResult: Sendable {
     /// Median fraction within 3 std over the evaluations in the last 20% of the run.
     public var finalMedianFraction: Double
     public var allModesCoveredAtTheEnd: Bool
+    /// Iteration timing against the sgemm bound measured in the same run.
+    public var throughput: GANThroughput?
     public var stepsPerSecond: Double { seconds > 0 ? Double(iterationsRun) / seconds : 0 }
 }
 
@@ -78,7 +80,8 @@ public enum GANRun {
             }
         }
         var evaluations: [Quality] = []
-        runner.trainStep = { _ in try trainer.trainStep() }
+        let clock = IterationClock()
+        runner.trainStep = { _ in try clock.measure { try trainer.trainStep() } }
         runner.valStep = { runner in
             let q = trainer.evaluate(step: runner.iter)
             evaluations.append(q)
@@ -131,7 +134,8 @@ public enum GANRun {
         let median = fractions.isEmpty ? 0 : (fractions[(fractions.count - 1) / 2] + fractions[fractions.count / 2]) / 2
         let result = GANResult(steps: steps, iterationsRun: runner.iter - startIter, seconds: seconds,
                                evaluations: evaluations, finalMedianFraction: median,
-                               allModesCoveredAtTheEnd: !window.isEmpty && window.allSatisfy { $0.modesCovered == $0.modes })
+                               allModesCoveredAtTheEnd: !window.isEmpty && window.allSatisfy { $0.modesCovered == $0.modes },
+                               throughput: clock.count > 0 ? clock.throughput(trainer: trainer) : nil)
         if options.writeOutputs && rank == 0 { try writeOutputs(trainer: trainer, result: result, out: options.out, output: output) }
         return (result, trainer)
     }
@@ -176,7 +180,7 @@ public enum GANRun {
         } catch {
             throw StepwiseError(.io, "\(error)")
         }
-        let summary: [String: Any] = [
+        var summary: [String: Any] = [
             "steps": result.steps, "seed": Int(trainer.seed), "batch_size": trainer.batch,
             "steps_per_second": result.stepsPerSecond, "seconds": result.seconds,
             "evaluations": result.evaluations.map { ["step": $0.step, "fraction_within_3_std": $0.fractionNear,
@@ -185,10 +189,20 @@ public enum GANRun {
                              "all_modes_covered": result.allModesCoveredAtTheEnd],
             "samples_per_evaluation": 10_000,
         ]
+        if let t = result.throughput {
+            summary["throughput"] = [
+                "best_iteration_us": t.bestIterationSeconds * 1e6, "best_steps_per_second": t.bestStepsPerSecond,
+                "mean_iteration_us": t.meanIterationSeconds * 1e6, "window": t.window,
+                "mflop_per_iteration": t.flopsPerIteration / 1e6, "iteration_gflops": t.iterationGFLOPs,
+                "sgemm_gflops": t.sgemmGFLOPs, "gemm_fraction": t.gemmFraction,
+                "gemm_bound_steps_per_second": t.gemmBoundStepsPerSecond,
+            ] as [String: Any]
+        }
         let data = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: path("summary.json")), options: .atomic)
         output(String(format: "Done: %.0f steps/s; median fraction within 3σ over the last 20%%: %.3f; every mode covered there: %@",
                       result.stepsPerSecond, result.finalMedianFraction, result.allModesCoveredAtTheEnd ? "yes" : "no"), false)
+        if let t = result.throughput { output(t.description, false) }
         output("Wrote \(path("samples.svg")), \(path("losses.svg")), \(path("lr.svg")), \(path("summary.json"))", false)
     }
 }

@@ -230,6 +230,35 @@ void sk_sumsq2(const float *x, const float *y, int64_t n, double out[2]);
 // a[i] += s * b[i]: the read-modify-write pattern of an optimizer step, for `stepwise bench`.
 void sk_triad(float *a, const float *b, float s, int64_t n);
 
+// ---- Dense-layer epilogues (StepwiseModels' fused MLP path) --------------------------
+// The elementwise work around a dense layer's matrix product, in one pass over its output,
+// so that a layer costs its product plus one sweep of memory. Activations: identity,
+// ReLU (x < 0 ? 0 : x), LeakyReLU (x > 0 ? x : slope * x, slope >= 0), as torch's.
+// "bf16-rounded" means rounded to bfloat16 (nearest-even) and kept as float32: the
+// operand of an emulated bfloat16 product.
+#define SK_ACT_IDENTITY 0
+#define SK_ACT_RELU 1
+#define SK_ACT_LEAKY_RELU 2
+
+// Forward: y[rows, cols] = act(P + bias), where P = a[rows, k] * bt[k, cols] when `a` and
+// `bt` are non-NULL (a product too thin for sgemm, k = 1 or 2), else P is what `y`
+// already holds (sgemm's output). `bias` may be NULL. If `rounded` is non-NULL, it also
+// receives y bf16-rounded (the next layer's operand). Buffers other than y do not overlap.
+void sk_dense_forward_epilogue(float *y, const float *a, const float *bt, int64_t k, const float *bias,
+                               int64_t rows, int64_t cols, int act, float slope, float *rounded);
+
+// Backward through act, given the gradient G with respect to its output y:
+// dpre[rows, cols] = G * act'(y), with G = a[rows, k] * bt[k, cols] when `a` and `bt`
+// are non-NULL, else G = g (which may equal dpre). act' is read from y's sign; y NULL
+// means identity. If `db` is non-NULL, db[j] += sum over rows of dpre (row order). If
+// `rounded` is non-NULL, it also receives dpre bf16-rounded.
+void sk_dense_backward_epilogue(const float *g, const float *a, const float *bt, int64_t k, const float *y,
+                                int act, float slope, float *dpre, float *db, float *rounded,
+                                int64_t rows, int64_t cols);
+
+// destination[i] = source[i] bf16-rounded; the two may be equal.
+void sk_round_bfloat16(const float *source, float *destination, int64_t n);
+
 #ifdef __cplusplus
 }
 #endif
