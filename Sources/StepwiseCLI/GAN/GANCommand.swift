@@ -43,7 +43,7 @@ struct GANCommand: ParsableCommand {
         // Before anything touches OpenBLAS: re-exec with its fastest kernels if it picked slower ones.
         OpenBLASTuning.reexecIfBeneficial()
         let registry = plugins.load()
-        var options = GANOptions(config: config, steps: steps, seed: seed, out: out, resume: resume)
+        let options = GANOptions(config: config, steps: steps, seed: seed, out: out, resume: resume)
         _ = try GANRun.run(options, registry: registry) { text, transient in
             if transient {
                 if isatty(STDOUT_FILENO) != 0 { FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + text).utf8)) }
