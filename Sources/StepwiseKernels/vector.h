@@ -14,21 +14,6 @@
 #define SK_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define SK_MULTIVERSION
-// Portable vectors for reductions: clang lowers them to the widest registers of each
-// clone. Sums of squares accumulate in double, 8 lanes at a time.
-typedef float sk_f8 __attribute__((ext_vector_type(8)));
-typedef double sk_d8 __attribute__((ext_vector_type(8)));
-
-// Macros, not functions: a vector in a function signature would change the ABI between
-// the clones.
-#define SK_LOAD_D8(out, ptr)                                \
-    do {                                                   \
-        sk_f8 sk_load_tmp_;                                \
-        __builtin_memcpy(&sk_load_tmp_, (ptr), sizeof sk_load_tmp_); \
-        (out) = __builtin_convertvector(sk_load_tmp_, sk_d8); \
-    } while (0)
-#define SK_HSUM(a) ((((a)[0] + (a)[1]) + ((a)[2] + (a)[3])) + (((a)[4] + (a)[5]) + ((a)[6] + (a)[7])))
-
 #endif
 
 // sqrt that vectorizes (the package compiles kernels with -fno-math-errno).

@@ -185,7 +185,8 @@ void sk_lars_prepare(double lr, double momentum, double dampening, double weight
 void sk_lars(float *p, const float *g, float *buf, int64_t n, const sk_lars_args *a);
 
 // ---- LAMB (timm.optim.Lamb, NVIDIA apex FusedLAMB behaviour) -------------------------
-// Two passes when the trust ratio is needed (weight_decay != 0 or always_adapt):
+// Two passes when the trust ratio is needed (weight_decay != 0 or always_adapt), after
+// the clip factor's ‖g‖ (sk_sumsq); lamb.c argues why 44 B/param is the least traffic:
 //   gc = g / clip                                             (clip = 1 without clipping)
 //   m = averaging ? lerp(m, gc, 1-beta1) : m*beta1 + beta3*gc; v = v*beta2 + ((1-beta2)*gc)*gc
 //   u = (m / bc1) / (sqrt(v)/bc2_sqrt + eps)
@@ -196,6 +197,10 @@ void sk_lars(float *p, const float *g, float *buf, int64_t n, const sk_lars_args
 typedef struct sk_lamb_args {
     float clip, w1, beta1, beta3, beta2, c2, bc1, bc2_sqrt, eps, weight_decay, wd_neg, neg_lr, trust;
     bool averaging, decoupled, apply;
+    // Set by prepare: 1/clip, 1/bc1, 1/bc2_sqrt in double (divisions by these constants
+    // become exact multiplications), and the |g| below which g / clip may be subnormal.
+    double r_clip, r_bc1, r_bc2_sqrt;
+    float clip_tiny;
 } sk_lamb_args;
 void sk_lamb_prepare(double lr, double beta1, double beta2, double eps, double weight_decay,
                      bool bias_correction, bool grad_averaging, bool decoupled, double wd_scale,
@@ -220,6 +225,10 @@ typedef struct sk_adafactor_args {
 void sk_adafactor(float *p, const float *g, float *row_var, float *col_var, float *variance,
                   int64_t batch, int64_t rows, int64_t cols, const sk_adafactor_args *a,
                   double *scratch);
+
+// Prefetches [p, p + bytes) for writing, a line at a time: the optimizers' dispatch code
+// (Swift has no prefetch) warms the next tensor's buffers and per-parameter metadata.
+void sk_prefetch(const void *p, int64_t bytes);
 
 // ---- reductions and the bandwidth probe ----------------------------------------------
 
