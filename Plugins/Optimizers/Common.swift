@@ -1,6 +1,5 @@
 import StepwiseABI
 import StepwiseKit
-import StepwiseKernels
 
 let perGroup = UInt32(STEPWISE_HP_PER_GROUP)
 
@@ -210,37 +209,16 @@ extension ElementwiseAlgorithm {
         swap(&args, &scratch.args)
         defer { swap(&args, &scratch.args) }
         args.removeAll(keepingCapacity: true)
-        let slots = Self.slots.count, count = group.count
-        for i in 0..<count {
-            // Each parameter's slot table and scalar state sit in allocations of their own,
-            // out of cache after a step over large tensors: fetch them a few parameters
-            // ahead rather than one dependent miss after another.
-            if i + 8 < count { sk_prefetch(group[i + 8].raw.pointee.slots, 64) }
-            if i + 4 < count { prefetchStart(group[i + 4], slots: slots, bytes: 64) }
+        for i in 0..<group.count {
             let p = group[i]
             if p.hasGrad { args.append(try coefficients(values, p)) }
         }
         args.withUnsafeBufferPointer { args in
             guard let base = args.baseAddress else { return }
-            scratch.run(host: host) { t, dense, lo, hi, _ in
-                // The hardware prefetcher restarts on every buffer of every tensor; start the
-                // next tensor's streams while this one runs.
-                if lo == 0 && t + 1 < count { prefetchStart(group[t + 1], slots: slots, bytes: 512) }
-                kernel(group[t], lo, hi, base + dense)
-            }
+            scratch.run(host: host) { t, dense, lo, hi, _ in kernel(group[t], lo, hi, base + dense) }
         }
         return .stepped
     }
-}
-
-/// Prefetches the first `bytes` of `param`'s data, gradient and every slot's storage.
-@inline(__always)
-func prefetchStart(_ param: Param, slots: Int, bytes: Int) {
-    let raw = param.raw.pointee
-    sk_prefetch(raw.data, Int64(bytes))
-    sk_prefetch(raw.grad, Int64(bytes))
-    guard let table = raw.slots else { return }
-    for s in 0..<slots { sk_prefetch(table[s], Int64(bytes)) }
 }
 
 /// Parses a tiny JSON array of numbers and nulls, such as Adafactor's `eps` `[null, 0.001]`

@@ -226,10 +226,6 @@ void sk_adafactor(float *p, const float *g, float *row_var, float *col_var, floa
                   int64_t batch, int64_t rows, int64_t cols, const sk_adafactor_args *a,
                   double *scratch);
 
-// Prefetches [p, p + bytes) for writing, a line at a time: the optimizers' dispatch code
-// (Swift has no prefetch) warms the next tensor's buffers and per-parameter metadata.
-void sk_prefetch(const void *p, int64_t bytes);
-
 // ---- reductions and the bandwidth probe ----------------------------------------------
 
 // Sum of squares in double (independent vector accumulators, so it vectorizes).
