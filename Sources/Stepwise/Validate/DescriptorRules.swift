@@ -65,7 +65,7 @@ enum DescriptorRules {
         case .wrapper:
             guard let a = c.wrapperAPI?.pointee else { break }
             add(size(apiSize, stepwise_wrapper_api.self, "\(who)'s api table"))
-            if a.flags != 0 { out.append("\(who) sets wrapper flags 0x\(String(a.flags, radix: 16)); ABI 1.0 defines none") }
+            if a.flags != 0 { out.append("\(who) sets wrapper flags 0x\(String(a.flags, radix: 16)); ABI \(STEPWISE_ABI_MAJOR).\(STEPWISE_ABI_MINOR) defines none") }
             if (a.save_state == nil) != (a.load_state == nil) { out.append("\(who) must provide both save_state and load_state, or neither") }
         case .hook:
             guard let a = c.hookAPI?.pointee else { break }
@@ -77,7 +77,7 @@ enum DescriptorRules {
         case .communicator:
             guard let a = c.communicatorAPI?.pointee else { break }
             add(size(apiSize, stepwise_communicator_api.self, "\(who)'s api table"))
-            if a.flags != 0 { out.append("\(who) sets communicator flags 0x\(String(a.flags, radix: 16)); ABI 1.1 defines none") }
+            if a.flags != 0 { out.append("\(who) sets communicator flags 0x\(String(a.flags, radix: 16)); ABI \(STEPWISE_ABI_MAJOR).\(STEPWISE_ABI_MINOR) defines none") }
         }
         var roles: [UInt32: String] = [:]
         for i in 0..<Int(c.raw.pointee.hyperparam_count) {

@@ -72,7 +72,7 @@ typedef enum stepwise_status {
 typedef struct stepwise_error stepwise_error;
 
 // The element type of a tensor. Only F32 parameters, gradients and state are stepped in
-// ABI 1.0; F16 and BF16 appear in mixed-precision views handed to hooks and wrappers.
+// ABI 1.x; F16 and BF16 appear in mixed-precision views handed to hooks and wrappers.
 typedef enum stepwise_dtype {
     STEPWISE_F32 = 0,
     STEPWISE_F64 = 1,

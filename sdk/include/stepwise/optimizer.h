@@ -63,7 +63,7 @@ typedef struct stepwise_param {
     uint32_t rank;
     const int64_t *shape;   // `rank` extents, row-major
     int64_t numel;
-    stepwise_dtype dtype;   // STEPWISE_F32 in ABI 1.0
+    stepwise_dtype dtype;   // STEPWISE_F32 in ABI 1.x
     float *data;            // numel values, updated in place
     // numel values, or NULL when the parameter has no gradient on this step: then the
     // optimizer leaves it and its state untouched, as torch skips `p.grad is None`.
