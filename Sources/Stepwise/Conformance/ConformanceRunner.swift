@@ -15,6 +15,41 @@ public struct ConformanceCase: Sendable {
         (json["tolerance"]?["rtol"]?.double ?? 1e-5, json["tolerance"]?["atol"]?.double ?? 1e-7)
     }
 
+    /// The case's `params`, `{name: {shape, data}}` in file order, as parameters.
+    func parameters() throws -> [Parameter] {
+        guard let specs = json["params"]?.object else {
+            throw StepwiseError.config("\(fileName): 'params' must be a dict of {shape, data}")
+        }
+        return try specs.map { name, spec -> Parameter in
+            guard let shape = spec["shape"]?.array?.compactMap(\.int), let data = spec["data"]?.array else {
+                throw StepwiseError.config("\(fileName): parameter '\(name)' needs 'shape' and 'data'")
+            }
+            let values = try floats(data, "\(name).data")
+            guard values.count == shape.reduce(1, *) else {
+                throw StepwiseError.config("\(fileName): parameter '\(name)' has \(values.count) values for shape \(shape)")
+            }
+            return Parameter(name: name, shape: shape, values: values)
+        }
+    }
+
+    /// The case's optional `param_groups`.
+    func paramGroups() throws -> [ConfigDict]? {
+        try json["param_groups"].map { value -> [ConfigDict] in
+            guard let list = value.array?.compactMap({ $0.configValue.dict }) else {
+                throw StepwiseError.config("\(fileName): 'param_groups' must be a list of dicts")
+            }
+            return list
+        }
+    }
+
+    /// Numbers read as float32, straight from their text.
+    func floats(_ values: [JSONValue], _ what: String) throws -> [Float] {
+        try values.map { v in
+            guard let x = v.float else { throw StepwiseError.config("\(fileName): \(what) holds a non-number \(v.render())") }
+            return x
+        }
+    }
+
     public init(path: String, json: JSONValue) {
         self.path = path
         self.json = json

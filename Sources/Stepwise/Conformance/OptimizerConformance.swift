@@ -17,25 +17,8 @@ public struct OptimizerConformance: ConformanceKind {
         guard let config = json["optimizer"]?.configValue.dict else {
             throw StepwiseError.config("\(c.fileName): 'optimizer' must be a config dict")
         }
-        guard let paramSpecs = json["params"]?.object else {
-            throw StepwiseError.config("\(c.fileName): 'params' must be a dict of {shape, data}")
-        }
-        let params = try paramSpecs.map { name, spec -> Parameter in
-            guard let shape = spec["shape"]?.array?.compactMap(\.int), let data = spec["data"]?.array else {
-                throw StepwiseError.config("\(c.fileName): parameter '\(name)' needs 'shape' and 'data'")
-            }
-            let values = try floats(data, "\(name).data", c)
-            guard values.count == shape.reduce(1, *) else {
-                throw StepwiseError.config("\(c.fileName): parameter '\(name)' has \(values.count) values for shape \(shape)")
-            }
-            return Parameter(name: name, shape: shape, values: values)
-        }
-        let groups = try json["param_groups"].map { value -> [ConfigDict] in
-            guard let list = value.array?.compactMap({ $0.configValue.dict }) else {
-                throw StepwiseError.config("\(c.fileName): 'param_groups' must be a list of dicts")
-            }
-            return list
-        }
+        let params = try c.parameters()
+        let groups = try c.paramGroups()
         let optimizer = try Optimizer(registry: registry, config: config, params: params, paramGroups: groups)
         guard let expected = json["expected"]?.array else {
             throw StepwiseError.config("\(c.fileName): 'expected' must be a list, one entry per step")
@@ -47,7 +30,7 @@ public struct OptimizerConformance: ConformanceKind {
                 let grads = step["grads"]?.object ?? []
                 for p in params {
                     if let g = grads.first(where: { $0.0 == p.name })?.1.array {
-                        p.setGrad(try floats(g, "steps[\(k)].grads.\(p.name)", c))
+                        p.setGrad(try c.floats(g, "steps[\(k)].grads.\(p.name)"))
                     } else {
                         p.hasGrad = false
                     }
@@ -76,13 +59,6 @@ public struct OptimizerConformance: ConformanceKind {
         if let loss { all.append(("loss", .float(Float(loss)))) }
         guard let keys = expected?.object?.map(\.0) else { return .object(all) }
         return .object(keys.compactMap { key in all.first { $0.0 == key } })
-    }
-
-    private func floats(_ values: [JSONValue], _ what: String, _ c: ConformanceCase) throws -> [Float] {
-        try values.map { v in
-            guard let x = v.float else { throw StepwiseError.config("\(c.fileName): \(what) holds a non-number \(v.render())") }
-            return x
-        }
     }
 }
 

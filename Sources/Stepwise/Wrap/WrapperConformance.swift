@@ -18,25 +18,11 @@ public struct WrapperConformance: ConformanceKind {
         guard let config = json["optim_wrapper"]?.configValue.dict else {
             throw StepwiseError.config("\(c.fileName): 'optim_wrapper' must be a config dict")
         }
-        guard let specs = json["params"]?.object, let steps = json["steps"]?.array, let expected = json["expected"]?.array else {
+        guard json["params"]?.object != nil, let steps = json["steps"]?.array, let expected = json["expected"]?.array else {
             throw StepwiseError.config("\(c.fileName): an optim_wrapper case needs 'params', 'steps' and 'expected'")
         }
-        let params = try specs.map { name, spec -> Parameter in
-            guard let shape = spec["shape"]?.array?.compactMap(\.int), let data = spec["data"]?.array else {
-                throw StepwiseError.config("\(c.fileName): parameter '\(name)' needs 'shape' and 'data'")
-            }
-            let values = try floats(data, "\(name).data", c)
-            guard values.count == shape.reduce(1, *) else {
-                throw StepwiseError.config("\(c.fileName): parameter '\(name)' has \(values.count) values for shape \(shape)")
-            }
-            return Parameter(name: name, shape: shape, values: values)
-        }
-        let groups = try json["param_groups"].map { value -> [ConfigDict] in
-            guard let list = value.array?.compactMap({ $0.configValue.dict }) else {
-                throw StepwiseError.config("\(c.fileName): 'param_groups' must be a list of dicts")
-            }
-            return list
-        }
+        let params = try c.parameters()
+        let groups = try c.paramGroups()
         let wrapper = try OptimWrapper(registry: registry, config: config, params: params, paramGroups: groups)
         // As the Runner: initialize_count_status(model, 0, max_iters).
         try wrapper.initializeCountStatus(initCounts: 0, maxCounts: json["max_iters"]?.int ?? steps.count)
@@ -46,7 +32,7 @@ public struct WrapperConformance: ConformanceKind {
             let entries = step["grads"]?.object ?? []
             let grads = try entries.map { name, g -> (String, [Float]) in
                 guard let values = g.array else { throw StepwiseError.config("\(c.fileName): steps[\(k)].grads.\(name) must be a list") }
-                return (name, try floats(values, "steps[\(k)].grads.\(name)", c))
+                return (name, try c.floats(values, "steps[\(k)].grads.\(name)"))
             }
             // The backward of factor * sum(p * g): float32(factor) * g, added to .grad.
             let report = try wrapper.updateParams(loss: 0) { factor in
@@ -65,12 +51,5 @@ public struct WrapperConformance: ConformanceKind {
             computed.append(.object(entry))
         }
         return .array(computed)
-    }
-
-    private func floats(_ values: [JSONValue], _ what: String, _ c: ConformanceCase) throws -> [Float] {
-        try values.map { v in
-            guard let x = v.float else { throw StepwiseError.config("\(c.fileName): \(what) holds a non-number \(v.render())") }
-            return x
-        }
     }
 }
