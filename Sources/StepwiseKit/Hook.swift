@@ -49,15 +49,10 @@ public struct RunnerView {
 }
 
 /// What a Swift hook implements.
-public protocol HookAlgorithm: StatefulAlgorithm {
-    static var typeName: String { get }
-    static var summary: String { get }
-    static var reference: String { get }
-    static var hyperparams: [Hyperparam] { get }
+public protocol HookAlgorithm: ComponentAlgorithm {
     static var points: [stepwise_hook_point] { get }
     /// MMEngine's priority scale: HIGHEST 0, NORMAL 50, LOWEST 100.
     static var defaultPriority: Int32 { get }
-    static func check(_ values: Values) throws(PluginError)
 
     init(host: Host, values: Values) throws(PluginError)
     func handle(_ point: stepwise_hook_point, _ view: RunnerView) throws(PluginError)
@@ -65,7 +60,6 @@ public protocol HookAlgorithm: StatefulAlgorithm {
 }
 
 extension HookAlgorithm {
-    public static func check(_ values: Values) throws(PluginError) {}
     public static var hasState: Bool { false }
     public func saveState(_ writer: StateWriter) throws(PluginError) {}
     public func loadState(_ reader: StateReader) throws(PluginError) {}
@@ -85,18 +79,7 @@ final class HookBox: InstanceBox {
 
 /// The ABI glue for a hook type; see OptimizerExport for why `check` and `create` are
 /// per-type thunks.
-public enum HookExport {
-    @inlinable
-    public static func check<T: HookAlgorithm>(
-        _: T.Type, _ host: UnsafePointer<stepwise_host>?, _ values: UnsafePointer<stepwise_values>?,
-        _ error: UnsafeMutablePointer<OpaquePointer?>?
-    ) -> stepwise_status {
-        abiCall(Host(host!), error) { () throws(PluginError) in
-            try T.check(Values(values!))
-            return STEPWISE_OK
-        }
-    }
-
+public enum HookExport: ExportGlue {
     @inlinable
     public static func create<T: HookAlgorithm>(
         _: T.Type, _ host: UnsafePointer<stepwise_host>?, _ values: UnsafePointer<stepwise_values>?,

@@ -7,6 +7,40 @@ public protocol StatefulAlgorithm: AnyObject {
     func loadState(_ reader: StateReader) throws(PluginError)
 }
 
+/// What every kind of component declares for the host (its descriptor) and may check.
+public protocol ComponentAlgorithm: StatefulAlgorithm {
+    static var typeName: String { get }
+    static var summary: String { get }
+    /// The exact algorithm, with its source (paper, reference implementation).
+    static var reference: String { get }
+    static var hyperparams: [Hyperparam] { get }
+    /// Cross-key validation beyond schema ranges (for optimizers: defaults and every
+    /// group), run by the ABI's `check` before any instance exists.
+    static func check(_ values: Values) throws(PluginError)
+}
+
+extension ComponentAlgorithm {
+    public static func check(_ values: Values) throws(PluginError) {}
+}
+
+/// The export glue every kind shares. The C ABI's `check` carries no component identity,
+/// so each component passes a one-line thunk naming its type, e.g.
+/// `{ OptimizerExport.check(Adam.self, $0, $1, $2) }`.
+public protocol ExportGlue {}
+
+extension ExportGlue {
+    @inlinable
+    public static func check<T: ComponentAlgorithm>(
+        _: T.Type, _ host: UnsafePointer<stepwise_host>?, _ values: UnsafePointer<stepwise_values>?,
+        _ error: UnsafeMutablePointer<OpaquePointer?>?
+    ) -> stepwise_status {
+        abiCall(Host(host!), error) { () throws(PluginError) in
+            try T.check(Values(values!))
+            return STEPWISE_OK
+        }
+    }
+}
+
 /// An instance behind the ABI's `void *`: the algorithm and the host it was created with.
 /// Each kind subclasses it to keep its algorithm typed (no casts on the hot path); what
 /// every kind shares — destroy, save_state, load_state — is written once here.

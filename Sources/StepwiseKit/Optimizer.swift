@@ -75,16 +75,9 @@ public struct Group {
 }
 
 /// What a Swift optimizer implements. One type per algorithm, one file each.
-public protocol OptimizerAlgorithm: StatefulAlgorithm {
-    static var typeName: String { get }
-    static var summary: String { get }
-    /// The exact update, with its source (paper, reference implementation).
-    static var reference: String { get }
-    static var hyperparams: [Hyperparam] { get }
+public protocol OptimizerAlgorithm: ComponentAlgorithm {
     static var slots: [Slot] { get }
     static var flags: UInt32 { get }
-    /// Cross-key validation beyond schema ranges, for defaults and every group.
-    static func check(_ values: Values) throws(PluginError)
 
     init(host: Host, defaults: Values) throws(PluginError)
     func step(_ group: Group, closure: UnsafePointer<stepwise_closure>?) throws(PluginError) -> StepOutcome
@@ -105,7 +98,6 @@ public struct StepOutcome: Sendable {
 extension OptimizerAlgorithm {
     public static var flags: UInt32 { 0 }
     public static var slots: [Slot] { [] }
-    public static func check(_ values: Values) throws(PluginError) {}
     public func slotShape(_ slot: Int, param: Param) -> [Int64]? { param.shape.map(Int64.init) }
     public static var hasExtraState: Bool { false }
     public func saveState(_ writer: StateWriter) throws(PluginError) {}
@@ -140,18 +132,7 @@ public typealias OptimizerCreateThunk = @convention(c) (
 ///     OptimizerExport.component(Adam.self,
 ///         check: { OptimizerExport.check(Adam.self, $0, $1, $2) },
 ///         create: { OptimizerExport.create(Adam.self, $0, $1, $2, $3) })
-public enum OptimizerExport {
-    @inlinable
-    public static func check<T: OptimizerAlgorithm>(
-        _: T.Type, _ host: UnsafePointer<stepwise_host>?, _ values: UnsafePointer<stepwise_values>?,
-        _ error: UnsafeMutablePointer<OpaquePointer?>?
-    ) -> stepwise_status {
-        abiCall(Host(host!), error) { () throws(PluginError) in
-            try T.check(Values(values!))
-            return STEPWISE_OK
-        }
-    }
-
+public enum OptimizerExport: ExportGlue {
     @inlinable
     public static func create<T: OptimizerAlgorithm>(
         _: T.Type, _ host: UnsafePointer<stepwise_host>?, _ values: UnsafePointer<stepwise_values>?,

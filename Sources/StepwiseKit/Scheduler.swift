@@ -60,15 +60,10 @@ public struct ScheduleSetup: Sendable {
 }
 
 /// What a Swift scheduler implements.
-public protocol SchedulerAlgorithm: StatefulAlgorithm {
-    static var typeName: String { get }
-    static var summary: String { get }
-    static var reference: String { get }
-    static var hyperparams: [Hyperparam] { get }
+public protocol SchedulerAlgorithm: ComponentAlgorithm {
     static var target: stepwise_schedule_target { get }
     static var dialect: stepwise_schedule_dialect { get }
     static var flags: UInt32 { get }
-    static func check(_ values: Values) throws(PluginError)
 
     init(host: Host, values: Values, setup: ScheduleSetup) throws(PluginError)
     func tick(_ tick: Tick) throws(PluginError)
@@ -76,7 +71,6 @@ public protocol SchedulerAlgorithm: StatefulAlgorithm {
 
 extension SchedulerAlgorithm {
     public static var flags: UInt32 { 0 }
-    public static func check(_ values: Values) throws(PluginError) {}
 }
 
 @usableFromInline
@@ -99,18 +93,7 @@ public typealias SchedulerCreateThunk = @convention(c) (
 /// The ABI glue for a scheduler type; see OptimizerExport for why two thunks are needed.
 /// Inlinable so that it is specialized inside each plugin: building the descriptors of
 /// many generic scheduler types then needs no runtime metadata lookups at load time.
-public enum SchedulerExport {
-    @inlinable
-    public static func check<T: SchedulerAlgorithm>(
-        _: T.Type, _ host: UnsafePointer<stepwise_host>?, _ values: UnsafePointer<stepwise_values>?,
-        _ error: UnsafeMutablePointer<OpaquePointer?>?
-    ) -> stepwise_status {
-        abiCall(Host(host!), error) { () throws(PluginError) in
-            try T.check(Values(values!))
-            return STEPWISE_OK
-        }
-    }
-
+public enum SchedulerExport: ExportGlue {
     @inlinable
     public static func create<T: SchedulerAlgorithm>(
         _: T.Type, _ host: UnsafePointer<stepwise_host>?, _ values: UnsafePointer<stepwise_values>?,

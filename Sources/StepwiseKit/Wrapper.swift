@@ -54,14 +54,8 @@ public struct PreStepOutcome: Sendable {
 
 /// What a Swift wrapper implements (sdk/include/stepwise/wrapper.h): "how to step"
 /// around any optimizer. One type per wrapper.
-public protocol WrapperAlgorithm: StatefulAlgorithm {
-    static var typeName: String { get }
-    static var summary: String { get }
-    static var reference: String { get }
-    static var hyperparams: [Hyperparam] { get }
+public protocol WrapperAlgorithm: ComponentAlgorithm {
     static var flags: UInt32 { get }
-    /// Cross-key validation beyond schema ranges (e.g. the keys inside `clip_grad`).
-    static func check(_ values: Values) throws(PluginError)
 
     init(host: Host, values: Values, setup: WrapperSetup) throws(PluginError)
     /// The factor the loss of iteration `iter` is multiplied by before backward.
@@ -80,7 +74,6 @@ public protocol WrapperAlgorithm: StatefulAlgorithm {
 
 extension WrapperAlgorithm {
     public static var flags: UInt32 { 0 }
-    public static func check(_ values: Values) throws(PluginError) {}
     public func shouldSync(iter: Int) -> Bool { shouldUpdate(iter: iter) }
     public func postStep(stepped: Bool) throws(PluginError) {}
     public var lossScale: Double { 1 }
@@ -107,18 +100,7 @@ public typealias WrapperCreateThunk = @convention(c) (
 ) -> stepwise_status
 
 /// The ABI glue for a wrapper type; see OptimizerExport for why two thunks are needed.
-public enum WrapperExport {
-    @inlinable
-    public static func check<T: WrapperAlgorithm>(
-        _: T.Type, _ host: UnsafePointer<stepwise_host>?, _ values: UnsafePointer<stepwise_values>?,
-        _ error: UnsafeMutablePointer<OpaquePointer?>?
-    ) -> stepwise_status {
-        abiCall(Host(host!), error) { () throws(PluginError) in
-            try T.check(Values(values!))
-            return STEPWISE_OK
-        }
-    }
-
+public enum WrapperExport: ExportGlue {
     @inlinable
     public static func create<T: WrapperAlgorithm>(
         _: T.Type, _ host: UnsafePointer<stepwise_host>?, _ values: UnsafePointer<stepwise_values>?,
