@@ -57,9 +57,10 @@ __attribute__((always_inline)) static inline void
 epilogue(float *dst, const float *src, const float *a, const float *bt, const int K, int64_t rows, int64_t cols,
          const float *bias, const float *y, const int act, float slope, float *db, float *rounded,
          const bool backward, const bool has_extra, const bool round) {
+    // A thin product (K > 0) has no source rows: src may be NULL, so no offset is taken.
     const bool inplace = K == 0 && src == dst;
     for (int64_t r = 0; r < rows; r++) {
-        epilogue_row(dst + r * cols, inplace ? 0 : src + r * cols, K ? a + r * K : 0, bt, K, cols,
+        epilogue_row(dst + r * cols, inplace || K ? 0 : src + r * cols, K ? a + r * K : 0, bt, K, cols,
                      !backward && has_extra ? bias : 0, act != SK_ACT_IDENTITY && backward ? y + r * cols : 0,
                      act, slope, backward && has_extra ? db : 0, round ? rounded + r * cols : 0, inplace, backward);
     }
