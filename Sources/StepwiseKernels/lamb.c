@@ -144,7 +144,8 @@ static inline float lamb_element(float pi, float gi, float *m, float *v, const s
 
 SK_MULTIVERSION
 void sk_lamb_moments(float *restrict p, const float *restrict g, float *restrict m,
-                     float *restrict v, int64_t n, const sk_lamb_args *a, double norms[2]) {
+                     float *restrict v, float *restrict u_out, int64_t n, const sk_lamb_args *a,
+                     double norms[2]) {
     const sk_lamb_args args = *a;
     const float nl = args.neg_lr;
     int64_t i = 0;
@@ -167,6 +168,7 @@ void sk_lamb_moments(float *restrict p, const float *restrict g, float *restrict
         // help from the hardware prefetcher).
         __builtin_prefetch(p + i + 128, 0, 3);
         sk_f16 q, u = LAMB_BLOCK16(p + i, g + i, m + i, v + i, &args, q);
+        SK_STORE16(u_out + i, u);
         sk_d16 qd = __builtin_convertvector(q, sk_d16), ud = __builtin_convertvector(u, sk_d16);
         ws += qd * qd;
         us += ud * ud;
@@ -175,6 +177,7 @@ void sk_lamb_moments(float *restrict p, const float *restrict g, float *restrict
     double wsum = SK_HSUM(w8), usum = SK_HSUM(u8);
     for (; i < n; i++) {
         float q, u = lamb_element(p[i], g[i], m + i, v + i, &args, &q);
+        u_out[i] = u;
         wsum += (double)q * q;
         usum += (double)u * u;
     }
@@ -183,20 +186,18 @@ void sk_lamb_moments(float *restrict p, const float *restrict g, float *restrict
 }
 
 SK_MULTIVERSION
-void sk_lamb_apply(float *restrict p, const float *restrict m, const float *restrict v, int64_t n,
-                   const sk_lamb_args *a) {
-    const sk_lamb_args args = *a;
-    const float trust = args.trust, nl = args.neg_lr;
+void sk_lamb_apply(float *restrict p, const float *restrict u, int64_t n, const sk_lamb_args *a) {
+    const float trust = a->trust, nl = a->neg_lr, wd_neg = a->wd_neg;
+    const bool decoupled = a->decoupled;
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        // m and v are only read in this pass.
-        __builtin_prefetch(m + i + 128, 0, 3);
-        __builtin_prefetch(v + i + 128, 0, 3);
-        sk_f16 q, u = LAMB_UPDATE16(SK_LOAD16(p + i), SK_LOAD16(m + i), SK_LOAD16(v + i), &args, q, LAMB_MULDIV16);
-        SK_STORE16(p + i, q + nl * (u * trust));
+        // u is only read in this pass (see the moments pass on p).
+        __builtin_prefetch(u + i + 128, 0, 3);
+        sk_f16 pi = SK_LOAD16(p + i), q = decoupled ? pi + wd_neg * pi : pi;
+        SK_STORE16(p + i, q + nl * (SK_LOAD16(u + i) * trust));
     }
     for (; i < n; i++) {
-        float q, u = lamb_update(p[i], m[i], v[i], &args, &q);
-        p[i] = q + nl * (u * trust);
+        float q = decoupled ? p[i] + wd_neg * p[i] : p[i];
+        p[i] = q + nl * (u[i] * trust);
     }
 }
