@@ -68,7 +68,14 @@ final class LAMB: OptimizerAlgorithm {
 
     deinit { updates?.deallocate() }
 
-    /// Room for `count` floats of updates, 64-byte aligned like the host's tensors.
+    /// Where parameter `t`'s updates start in the buffer: its group offset, moved up to a
+    /// 64-byte boundary (16 floats of slack per parameter): the kernel streams u only there.
+    @inline(__always)
+    private static func updateOffset(_ e: StepScratch<sk_lamb_args>.Entry) -> Int {
+        (e.offset + 16 * e.dense + 15) & ~15
+    }
+
+    /// Room for `count` floats of updates, 64-byte aligned.
     private func updateBuffer(_ count: Int) -> UnsafeMutablePointer<Float> {
         if let updates, updatesCapacity >= count { return updates.assumingMemoryBound(to: Float.self) }
         updates?.deallocate()
@@ -99,7 +106,7 @@ final class LAMB: OptimizerAlgorithm {
         scratch.args.append(base)
         scratch.resetPartials(width: 2)
         // u of parameter t sits at its offset in the group's element space.
-        let u: UnsafeMutablePointer<Float>? = adapt ? updateBuffer(scratch.total) : nil
+        let u: UnsafeMutablePointer<Float>? = adapt ? updateBuffer(scratch.total + 16 * scratch.stepped + 16) : nil
         scratch.partials.withUnsafeMutableBufferPointer { partials in
             guard let sums = partials.baseAddress else { return }
             scratch.entries.withUnsafeBufferPointer { entries in
@@ -107,7 +114,7 @@ final class LAMB: OptimizerAlgorithm {
                     let p = group[t]
                     guard let g = p.grad, let m = p.tensor(S.expAvg.rawValue), let s = p.tensor(S.expAvgSq.rawValue) else { return }
                     withUnsafePointer(to: base) { a in
-                        sk_lamb_moments(p.data + lo, g + lo, m + lo, s + lo, u.map { $0 + entries[t].offset + lo },
+                        sk_lamb_moments(p.data + lo, g + lo, m + lo, s + lo, u.map { $0 + Self.updateOffset(entries[t]) + lo },
                                         Int64(hi - lo), a, sums + 2 * slot)
                     }
                 }
@@ -127,7 +134,8 @@ final class LAMB: OptimizerAlgorithm {
             guard let first = args.baseAddress else { return }
             scratch.entries.withUnsafeBufferPointer { entries in
                 scratch.run(host: host) { t, dense, lo, hi, _ in
-                    sk_lamb_apply(group[t].data + lo, u + entries[t].offset + lo, Int64(hi - lo), first + dense)
+                    sk_lamb_apply(group[t].data + lo, u + Self.updateOffset(entries[t]) + lo, Int64(hi - lo),
+                                  first + dense)
                 }
             }
         }

@@ -209,7 +209,8 @@ void sk_lamb_prepare(double lr, double beta1, double beta2, double eps, double w
 // norms are float32 as torch computes them.
 float sk_lamb_trust_ratio(float weight_norm, float update_norm, bool trust_clip);
 // Without `apply`, the moments pass stores u to `u` (n floats, caller's scratch) for the
-// apply pass; with it, `u` is unused and may be NULL.
+// apply pass; with it, `u` is unused and may be NULL. A 64-byte aligned `u` is written with
+// streaming stores (the fast path); any other alignment works, more slowly.
 void sk_lamb_moments(float *p, const float *g, float *m, float *v, float *u, int64_t n,
                      const sk_lamb_args *a, double norms[2]);
 void sk_lamb_apply(float *p, const float *u, int64_t n, const sk_lamb_args *a);
