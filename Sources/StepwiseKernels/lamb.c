@@ -8,15 +8,20 @@
 // clip factor needs ‖g‖ of the whole group before any moment can be written, and the
 // trust ratio needs ‖u‖ of the whole tensor before p can be. So g is read twice and p read
 // in the last pass at least; the last pass gets u either by recomputing it from m and v
-// (reads 8 B) or from a stored copy (4 B written + 4 B read, and 4 B/param more memory):
+// (reads 8 B) or from a stored copy (4 B written + 4 B read). It uses the stored copy, in
+// a plugin-owned scratch buffer (not state: never checkpointed):
 //   clip:     read g                            4 B
-//   moments:  read p g m v, write m v          24 B   (p: ‖p'‖ and the L2 term λθ)
-//   apply:    read p m v, write p              16 B
-// 44 B/param is the minimum, and what `stepwise bench` holds this kernel to.
+//   moments:  read p g m v, write m v u        28 B   (p: ‖p'‖ and the L2 term λθ)
+//   apply:    read p u, write p                12 B
+// 44 B/param either way, the minimum, and what `stepwise bench` holds this kernel to; the
+// copy costs 4 B/param of memory. u is written with streaming stores: an ordinary store
+// first reads the line it overwrites (32 B for the moments pass), and that version measured
+// ~10% slower than recomputing, while streaming measured ~10% faster (10M and 100M, two
+// threads, the variants alternated in one process).
 //
-// Compute. The moments and apply passes each evaluate u, whose three divisions and one
-// square root kept them divider-bound (~2.6 cycles per element per pass with AVX-512)
-// rather than memory-bound. Two of the divisions are by per-step constants (the bias
+// Compute. Evaluating u takes three divisions and one square root (~2.6 cycles per element
+// with AVX-512), which kept both passes divider-bound when each evaluated it; now only the
+// moments pass does. Two of the divisions are by per-step constants (the bias
 // corrections), and a division by a constant can be a multiplication without changing a
 // bit, see sk_lamb_divc.
 
@@ -77,8 +82,8 @@ static inline float lamb_clipped(float gi, const sk_lamb_args *a) {
     return __builtin_fabsf(gi) < a->clip_tiny ? gi / a->clip : sk_lamb_divc(gi, a->r_clip);
 }
 
-// The update direction u and the decayed parameter p' for element i; shared by both passes
-// so they compute bit-identical values.
+// The update direction u and the decayed parameter p' for element i; LAMB_UPDATE16 gives
+// the same bits (see sk_lamb_divc).
 static inline float lamb_update(float pi, float mi, float vi, const sk_lamb_args *a, float *q) {
     float u = sk_lamb_divc(mi, a->r_bc1) / (sk_lamb_divc(sk_sqrtf(vi), a->r_bc2_sqrt) + a->eps);
     *q = a->decoupled ? pi + a->wd_neg * pi : pi;
@@ -118,11 +123,10 @@ static inline float lamb_element(float pi, float gi, float *m, float *v, const s
         (a)->weight_decay != 0.0f ? sk_u_ + (a)->weight_decay * sk_p_ : sk_u_;                \
     })
 
-// Both give x / c exactly, so the passes agree bit for bit whichever each uses. The
-// moments pass keeps the divider busy while its other ports convert and accumulate the
-// norms in double; the apply pass has nothing else to do, and multiplies.
+// The bias corrections are divided by with DIV: the other ports are busy converting and
+// accumulating the norms in double, and the exact multiplication (SK_DIVC16) measured no
+// faster here.
 #define LAMB_TRUEDIV16(x, c, r) ((x) / (c))
-#define LAMB_MULDIV16(x, c, r) SK_DIVC16(x, r)
 
 // Moments of elements [i, i + 16): stores m and v, yields u and writes p' to q.
 #define LAMB_BLOCK16(p, g, m, v, a, q)                                                        \

@@ -96,6 +96,8 @@ public final class Optimizer: @unchecked Sendable {
     let api: UnsafePointer<stepwise_optimizer_api>
     let instance: UnsafeMutableRawPointer
     var states: [String: SlotStorage] = [:]
+    /// Where the parameters' slot tables and SCALAR slots live, packed.
+    let scalarArena = ScalarArena()
 
     /// Builds `config` (`{type: Adam, lr: 1e-3, ...}`) over `params`. `paramGroups`, as in
     /// torch, lists dicts with "params" (parameter names) and per-group overrides; without
@@ -218,7 +220,8 @@ public final class Optimizer: @unchecked Sendable {
             if state == nil {
                 state = states[p.name]
                 if active && state == nil {
-                    state = try SlotStorage(api: api, instance: instance, param: group.cParams + i, count: p.count)
+                    state = try SlotStorage(api: api, instance: instance, param: group.cParams + i, count: p.count,
+                                            scalars: scalarArena)
                     states[p.name] = state
                 }
                 cache[i] = state
@@ -253,19 +256,25 @@ final class SlotStorage {
     let pointers: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     let shapes: [[Int]?]   // nil: absent for this parameter; [] for scalars
     let kinds: [stepwise_slot_kind]
+    /// The arena blocks holding this parameter's slot table and scalars.
+    private let blocks: [ScalarArena.Block]
     var fresh = true
 
     init(api: UnsafePointer<stepwise_optimizer_api>, instance: UnsafeMutableRawPointer,
-         param: UnsafePointer<stepwise_param>, count: Int) throws {
+         param: UnsafePointer<stepwise_param>, count: Int, scalars: ScalarArena) throws {
         let n = Int(api.pointee.slot_count)
-        pointers = .allocate(capacity: max(n, 1))
+        let (table, tableBlock) = scalars.words(max(n, 1))
+        pointers = table.bindMemory(to: UnsafeMutableRawPointer?.self, capacity: max(n, 1))
         var shapes: [[Int]?] = []
         var kinds: [stepwise_slot_kind] = []
+        var held: [ScalarArena.Block] = [tableBlock]
         for s in 0..<n {
             let kind = api.pointee.slots[s]!.pointee.kind
             kinds.append(kind)
             if kind == STEPWISE_SLOT_SCALAR {
-                pointers[s] = UnsafeMutableRawPointer(alignedFloats(16).baseAddress)
+                let (cell, block) = scalars.words(1)
+                pointers[s] = UnsafeMutableRawPointer(cell.bindMemory(to: Double.self, capacity: 1))
+                if !held.contains(where: { $0 === block }) { held.append(block) }
                 shapes.append([])
                 continue
             }
@@ -288,11 +297,11 @@ final class SlotStorage {
         }
         self.shapes = shapes
         self.kinds = kinds
+        blocks = held
     }
 
     deinit {
-        for s in 0..<shapes.count { free(pointers[s]) }
-        pointers.deallocate()
+        for s in 0..<shapes.count where kinds[s] != STEPWISE_SLOT_SCALAR { free(pointers[s]) }
     }
 
     func tensor(_ s: Int) -> UnsafeMutableBufferPointer<Float>? {
