@@ -16,8 +16,8 @@
 // 44 B/param either way, the minimum, and what `stepwise bench` holds this kernel to; the
 // copy costs 4 B/param of memory. u is written with streaming stores: an ordinary store
 // first reads the line it overwrites (32 B for the moments pass), and that version measured
-// ~10% slower than recomputing, while streaming measured ~10% faster (10M and 100M, two
-// threads, the variants alternated in one process).
+// ~10% slower than recomputing at 10M and 100M, while streaming measured 9-13% faster, and
+// faster at 1M too (two threads, the variants alternated in one process).
 //
 // Compute. Evaluating u takes three divisions and one square root (~2.6 cycles per element
 // with AVX-512), which kept both passes divider-bound when each evaluated it; now only the
@@ -174,7 +174,7 @@ void sk_lamb_moments(float *restrict p, const float *restrict g, float *restrict
         __builtin_prefetch(p + i + 128, 0, 3);
         sk_f16 q, u = LAMB_BLOCK16(p + i, g + i, m + i, v + i, &args, q);
         // Streamed: an ordinary store would first read the line it overwrites whole (32 B
-        // moved, not 28), and measured slower than recomputing u even in the LLC.
+        // moved, not 28); see the traffic note at the top.
         if (stream) __builtin_nontemporal_store(u, (sk_f16 *)(u_out + i));
         else SK_STORE16(u_out + i, u);
         sk_d16 qd = __builtin_convertvector(q, sk_d16), ud = __builtin_convertvector(u, sk_d16);
