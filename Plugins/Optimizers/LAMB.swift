@@ -54,11 +54,35 @@ final class LAMB: OptimizerAlgorithm {
     private let maxGradNorm: Double?
     /// Steps taken per param group (timm keeps `group["step"]`).
     private var groupSteps: [Double] = []
+    /// The update u of every element of the group being stepped, written by the moments
+    /// pass for the apply pass, which then divides nothing. Scratch, not state: never saved.
+    /// It only grows, so steady steps allocate nothing.
+    private var updates: UnsafeMutableRawPointer?
+    private var updatesCapacity = 0
 
     init(host: Host, defaults: Values) throws(PluginError) {
         self.host = host
         maxLR = defaults.double(Key.lr.rawValue)
         maxGradNorm = defaults.isNone(Key.maxGradNorm.rawValue) ? nil : defaults.double(Key.maxGradNorm.rawValue)
+    }
+
+    deinit { updates?.deallocate() }
+
+    /// Where parameter `t`'s updates start in the buffer: its group offset, moved up to a
+    /// 64-byte boundary (16 floats of slack per parameter): the kernel streams u only there.
+    @inline(__always)
+    private static func updateOffset(_ e: StepScratch<sk_lamb_args>.Entry) -> Int {
+        (e.offset + 16 * e.dense + 15) & ~15
+    }
+
+    /// Room for `count` floats of updates, 64-byte aligned.
+    private func updateBuffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if let updates, updatesCapacity >= count { return updates.assumingMemoryBound(to: Float.self) }
+        updates?.deallocate()
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 16) * 4, alignment: 64)
+        updates = raw
+        updatesCapacity = count
+        return raw.bindMemory(to: Float.self, capacity: max(count, 16))
     }
 
     func step(_ group: Group, closure: UnsafePointer<stepwise_closure>?) throws(PluginError) -> StepOutcome {
@@ -81,17 +105,22 @@ final class LAMB: OptimizerAlgorithm {
         scratch.args.removeAll(keepingCapacity: true)
         scratch.args.append(base)
         scratch.resetPartials(width: 2)
+        // u of parameter t sits at its offset in the group's element space.
+        let u: UnsafeMutablePointer<Float>? = adapt ? updateBuffer(scratch.total + 16 * scratch.stepped + 16) : nil
         scratch.partials.withUnsafeMutableBufferPointer { partials in
             guard let sums = partials.baseAddress else { return }
-            scratch.run(host: host) { t, _, lo, hi, slot in
-                let p = group[t]
-                guard let g = p.grad, let m = p.tensor(S.expAvg.rawValue), let s = p.tensor(S.expAvgSq.rawValue) else { return }
-                withUnsafePointer(to: base) { a in
-                    sk_lamb_moments(p.data + lo, g + lo, m + lo, s + lo, Int64(hi - lo), a, sums + 2 * slot)
+            scratch.entries.withUnsafeBufferPointer { entries in
+                scratch.run(host: host) { t, _, lo, hi, slot in
+                    let p = group[t]
+                    guard let g = p.grad, let m = p.tensor(S.expAvg.rawValue), let s = p.tensor(S.expAvgSq.rawValue) else { return }
+                    withUnsafePointer(to: base) { a in
+                        sk_lamb_moments(p.data + lo, g + lo, m + lo, s + lo, u.map { $0 + Self.updateOffset(entries[t]) + lo },
+                                        Int64(hi - lo), a, sums + 2 * slot)
+                    }
                 }
             }
         }
-        guard adapt else { return .stepped }
+        guard adapt, let u else { return .stepped }
 
         let trustClip = v.bool(Key.trustClip.rawValue)
         scratch.args.removeAll(keepingCapacity: true)
@@ -103,10 +132,11 @@ final class LAMB: OptimizerAlgorithm {
         }
         scratch.args.withUnsafeBufferPointer { args in
             guard let first = args.baseAddress else { return }
-            scratch.run(host: host) { t, dense, lo, hi, _ in
-                let p = group[t]
-                guard let m = p.tensor(S.expAvg.rawValue), let s = p.tensor(S.expAvgSq.rawValue) else { return }
-                sk_lamb_apply(p.data + lo, m + lo, s + lo, Int64(hi - lo), first + dense)
+            scratch.entries.withUnsafeBufferPointer { entries in
+                scratch.run(host: host) { t, dense, lo, hi, _ in
+                    sk_lamb_apply(group[t].data + lo, u + Self.updateOffset(entries[t]) + lo, Int64(hi - lo),
+                                  first + dense)
+                }
             }
         }
         return .stepped

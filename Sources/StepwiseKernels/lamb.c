@@ -8,15 +8,20 @@
 // clip factor needs ‖g‖ of the whole group before any moment can be written, and the
 // trust ratio needs ‖u‖ of the whole tensor before p can be. So g is read twice and p read
 // in the last pass at least; the last pass gets u either by recomputing it from m and v
-// (reads 8 B) or from a stored copy (4 B written + 4 B read, and 4 B/param more memory):
+// (reads 8 B) or from a stored copy (4 B written + 4 B read). It uses the stored copy, in
+// a plugin-owned scratch buffer (not state: never checkpointed):
 //   clip:     read g                            4 B
-//   moments:  read p g m v, write m v          24 B   (p: ‖p'‖ and the L2 term λθ)
-//   apply:    read p m v, write p              16 B
-// 44 B/param is the minimum, and what `stepwise bench` holds this kernel to.
+//   moments:  read p g m v, write m v u        28 B   (p: ‖p'‖ and the L2 term λθ)
+//   apply:    read p u, write p                12 B
+// 44 B/param either way, the minimum, and what `stepwise bench` holds this kernel to; the
+// copy costs 4 B/param of memory. u is written with streaming stores: an ordinary store
+// first reads the line it overwrites (32 B for the moments pass), and that version measured
+// ~10% slower than recomputing at 10M and 100M, while streaming measured 9-13% faster, and
+// faster at 1M too (two threads, the variants alternated in one process).
 //
-// Compute. The moments and apply passes each evaluate u, whose three divisions and one
-// square root kept them divider-bound (~2.6 cycles per element per pass with AVX-512)
-// rather than memory-bound. Two of the divisions are by per-step constants (the bias
+// Compute. Evaluating u takes three divisions and one square root (~2.6 cycles per element
+// with AVX-512), which kept both passes divider-bound when each evaluated it; now only the
+// moments pass does. Two of the divisions are by per-step constants (the bias
 // corrections), and a division by a constant can be a multiplication without changing a
 // bit, see sk_lamb_divc.
 
@@ -77,8 +82,8 @@ static inline float lamb_clipped(float gi, const sk_lamb_args *a) {
     return __builtin_fabsf(gi) < a->clip_tiny ? gi / a->clip : sk_lamb_divc(gi, a->r_clip);
 }
 
-// The update direction u and the decayed parameter p' for element i; shared by both passes
-// so they compute bit-identical values.
+// The update direction u and the decayed parameter p' for element i; LAMB_UPDATE16 gives
+// the same bits (see sk_lamb_divc).
 static inline float lamb_update(float pi, float mi, float vi, const sk_lamb_args *a, float *q) {
     float u = sk_lamb_divc(mi, a->r_bc1) / (sk_lamb_divc(sk_sqrtf(vi), a->r_bc2_sqrt) + a->eps);
     *q = a->decoupled ? pi + a->wd_neg * pi : pi;
@@ -118,11 +123,10 @@ static inline float lamb_element(float pi, float gi, float *m, float *v, const s
         (a)->weight_decay != 0.0f ? sk_u_ + (a)->weight_decay * sk_p_ : sk_u_;                \
     })
 
-// Both give x / c exactly, so the passes agree bit for bit whichever each uses. The
-// moments pass keeps the divider busy while its other ports convert and accumulate the
-// norms in double; the apply pass has nothing else to do, and multiplies.
+// The bias corrections are divided by with DIV: the other ports are busy converting and
+// accumulating the norms in double, and the exact multiplication (SK_DIVC16) measured no
+// faster here.
 #define LAMB_TRUEDIV16(x, c, r) ((x) / (c))
-#define LAMB_MULDIV16(x, c, r) SK_DIVC16(x, r)
 
 // Moments of elements [i, i + 16): stores m and v, yields u and writes p' to q.
 #define LAMB_BLOCK16(p, g, m, v, a, q)                                                        \
@@ -144,7 +148,8 @@ static inline float lamb_element(float pi, float gi, float *m, float *v, const s
 
 SK_MULTIVERSION
 void sk_lamb_moments(float *restrict p, const float *restrict g, float *restrict m,
-                     float *restrict v, int64_t n, const sk_lamb_args *a, double norms[2]) {
+                     float *restrict v, float *restrict u_out, int64_t n, const sk_lamb_args *a,
+                     double norms[2]) {
     const sk_lamb_args args = *a;
     const float nl = args.neg_lr;
     int64_t i = 0;
@@ -162,19 +167,29 @@ void sk_lamb_moments(float *restrict p, const float *restrict g, float *restrict
     // The squares of p' and u accumulate in double, lanes 0-7 and 8-15 apart, so the sum
     // does not depend on the vector width of the clone.
     sk_d16 ws = 0, us = 0;
+    const bool stream = ((uintptr_t)u_out & 63) == 0;
     for (; i + 16 <= n; i += 16) {
         // p is only read in this pass: prefetch it ahead (read-only streams get little
         // help from the hardware prefetcher).
         __builtin_prefetch(p + i + 128, 0, 3);
         sk_f16 q, u = LAMB_BLOCK16(p + i, g + i, m + i, v + i, &args, q);
+        // Streamed: an ordinary store would first read the line it overwrites whole (32 B
+        // moved, not 28); see the traffic note at the top.
+        if (stream) __builtin_nontemporal_store(u, (sk_f16 *)(u_out + i));
+        else SK_STORE16(u_out + i, u);
         sk_d16 qd = __builtin_convertvector(q, sk_d16), ud = __builtin_convertvector(u, sk_d16);
         ws += qd * qd;
         us += ud * ud;
     }
+#if defined(__x86_64__)
+    // Streaming stores are weakly ordered: visible before this piece counts as done.
+    if (stream) __builtin_ia32_sfence();
+#endif
     sk_d8 w8 = ws.lo + ws.hi, u8 = us.lo + us.hi;
     double wsum = SK_HSUM(w8), usum = SK_HSUM(u8);
     for (; i < n; i++) {
         float q, u = lamb_element(p[i], g[i], m + i, v + i, &args, &q);
+        u_out[i] = u;
         wsum += (double)q * q;
         usum += (double)u * u;
     }
@@ -183,20 +198,18 @@ void sk_lamb_moments(float *restrict p, const float *restrict g, float *restrict
 }
 
 SK_MULTIVERSION
-void sk_lamb_apply(float *restrict p, const float *restrict m, const float *restrict v, int64_t n,
-                   const sk_lamb_args *a) {
-    const sk_lamb_args args = *a;
-    const float trust = args.trust, nl = args.neg_lr;
+void sk_lamb_apply(float *restrict p, const float *restrict u, int64_t n, const sk_lamb_args *a) {
+    const float trust = a->trust, nl = a->neg_lr, wd_neg = a->wd_neg;
+    const bool decoupled = a->decoupled;
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        // m and v are only read in this pass.
-        __builtin_prefetch(m + i + 128, 0, 3);
-        __builtin_prefetch(v + i + 128, 0, 3);
-        sk_f16 q, u = LAMB_UPDATE16(SK_LOAD16(p + i), SK_LOAD16(m + i), SK_LOAD16(v + i), &args, q, LAMB_MULDIV16);
-        SK_STORE16(p + i, q + nl * (u * trust));
+        // u is only read in this pass (see the moments pass on p).
+        __builtin_prefetch(u + i + 128, 0, 3);
+        sk_f16 pi = SK_LOAD16(p + i), q = decoupled ? pi + wd_neg * pi : pi;
+        SK_STORE16(p + i, q + nl * (SK_LOAD16(u + i) * trust));
     }
     for (; i < n; i++) {
-        float q, u = lamb_update(p[i], m[i], v[i], &args, &q);
-        p[i] = q + nl * (u * trust);
+        float q = decoupled ? p[i] + wd_neg * p[i] : p[i];
+        p[i] = q + nl * (u[i] * trust);
     }
 }

@@ -69,13 +69,14 @@ final class KernelSplitTests: XCTestCase {
         ("asgd before averaging", 1, { p, g, s, n in
             var a = sk_asgd_args(); var eta = 0.01, mu = 1.0
             sk_asgd_prepare(1e-2, 1e-4, 0.75, 1e6, 0.01, true, 3, &eta, &mu, &a); sk_asgd(p, g, s[0], n, &a) }),
-        ("lamb with trust ratio", 2, { p, g, s, n in
+        // s[2]: the stored update u, compared like state.
+        ("lamb with trust ratio", 3, { p, g, s, n in
             var a = sk_lamb_args()
             sk_lamb_prepare(1e-3, 0.9, 0.999, 1e-6, 0.01, true, false, false, 1e-3, 4, 1, &a)
             var norms = [0.0, 0.0]
-            sk_lamb_moments(p, g, s[0], s[1], n, &a, &norms)
+            sk_lamb_moments(p, g, s[0], s[1], s[2], n, &a, &norms)
             a.trust = 0.7
-            sk_lamb_apply(p, s[0], s[1], n, &a) }),
+            sk_lamb_apply(p, s[2], n, &a) }),
         ("lion", 1, { p, g, s, n in
             var a = sk_lion_args(); sk_lion_prepare(1e-4, 0.9, 0.99, 0.1, false, &a); sk_lion(p, g, s[0], n, &a) }),
         ("lars", 1, { p, g, s, n in
@@ -86,7 +87,7 @@ final class KernelSplitTests: XCTestCase {
             sk_lamb_prepare(1e-3, 0.9, 0.999, 1e-6, 0.01, true, true, true, 1e-3, 4, 1.5, &a)
             a.apply = true
             var norms = [0.0, 0.0]
-            sk_lamb_moments(p, g, s[0], s[1], n, &a, &norms) }),
+            sk_lamb_moments(p, g, s[0], s[1], nil, n, &a, &norms) }),
     ]
 
     func testPiecesGiveTheBitsOfOneCall() {

@@ -42,12 +42,15 @@ final class LAMBKernelTests: XCTestCase {
             var v = m.map { $0 * $0 }
             var (rp, rm, rv) = (p, m, v)
             var norms = [0.0, 0.0]
+            var stored = [Float](repeating: 0, count: n)
             p.withUnsafeMutableBufferPointer { pp in
                 m.withUnsafeMutableBufferPointer { mp in
                     v.withUnsafeMutableBufferPointer { vp in
-                        sk_lamb_moments(pp.baseAddress, g, mp.baseAddress, vp.baseAddress, Int64(n), &a, &norms)
-                        a.trust = 0.75
-                        sk_lamb_apply(pp.baseAddress, mp.baseAddress, vp.baseAddress, Int64(n), &a)
+                        stored.withUnsafeMutableBufferPointer { up in
+                            sk_lamb_moments(pp.baseAddress, g, mp.baseAddress, vp.baseAddress, up.baseAddress, Int64(n), &a, &norms)
+                            a.trust = 0.75
+                            sk_lamb_apply(pp.baseAddress, up.baseAddress, Int64(n), &a)
+                        }
                     }
                 }
             }
@@ -69,6 +72,7 @@ final class LAMBKernelTests: XCTestCase {
             XCTAssertEqual(m.map(\.bitPattern), rm.map(\.bitPattern), "case \(k): exp_avg")
             XCTAssertEqual(v.map(\.bitPattern), rv.map(\.bitPattern), "case \(k): exp_avg_sq")
             XCTAssertEqual(p.map(\.bitPattern), rp.map(\.bitPattern), "case \(k): parameters")
+            XCTAssertEqual(stored.map(\.bitPattern), u.map(\.bitPattern), "case \(k): stored update")
             XCTAssertEqual(norms[0], refNorms.0, accuracy: 1e-12 * refNorms.0, "case \(k): ‖p'‖²")
             XCTAssertEqual(norms[1], refNorms.1, accuracy: 1e-12 * refNorms.1, "case \(k): ‖u‖²")
         }

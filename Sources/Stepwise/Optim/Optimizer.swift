@@ -96,6 +96,10 @@ public final class Optimizer: @unchecked Sendable {
     let api: UnsafePointer<stepwise_optimizer_api>
     let instance: UnsafeMutableRawPointer
     var states: [String: SlotStorage] = [:]
+    /// Where the parameters' slot tables and SCALAR slots live, packed.
+    let scalarArena = ScalarArena()
+    /// Where small parameters' tensor slots live, contiguous per slot.
+    let tensorArena = TensorArena()
 
     /// Builds `config` (`{type: Adam, lr: 1e-3, ...}`) over `params`. `paramGroups`, as in
     /// torch, lists dicts with "params" (parameter names) and per-group overrides; without
@@ -218,7 +222,8 @@ public final class Optimizer: @unchecked Sendable {
             if state == nil {
                 state = states[p.name]
                 if active && state == nil {
-                    state = try SlotStorage(api: api, instance: instance, param: group.cParams + i, count: p.count)
+                    state = try SlotStorage(api: api, instance: instance, param: group.cParams + i, count: p.count,
+                                            scalars: scalarArena, tensors: tensorArena)
                     states[p.name] = state
                 }
                 cache[i] = state
@@ -253,19 +258,30 @@ final class SlotStorage {
     let pointers: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     let shapes: [[Int]?]   // nil: absent for this parameter; [] for scalars
     let kinds: [stepwise_slot_kind]
+    /// The arena blocks holding this parameter's slot table and scalars.
+    private let blocks: [ScalarArena.Block]
+    /// Arena blocks holding small tensor slots; the tensor slots allocated on their own.
+    private let tensorBlocks: [TensorArena.Block]
+    private let ownedSlots: [Int]
     var fresh = true
 
     init(api: UnsafePointer<stepwise_optimizer_api>, instance: UnsafeMutableRawPointer,
-         param: UnsafePointer<stepwise_param>, count: Int) throws {
+         param: UnsafePointer<stepwise_param>, count: Int, scalars: ScalarArena,
+         tensors: TensorArena) throws {
         let n = Int(api.pointee.slot_count)
-        pointers = .allocate(capacity: max(n, 1))
+        let (table, tableBlock) = scalars.words(max(n, 1))
+        pointers = table.bindMemory(to: UnsafeMutableRawPointer?.self, capacity: max(n, 1))
         var shapes: [[Int]?] = []
         var kinds: [stepwise_slot_kind] = []
+        var held: [ScalarArena.Block] = [tableBlock]
+        var pooled: [TensorArena.Block] = [], owned: [Int] = []
         for s in 0..<n {
             let kind = api.pointee.slots[s]!.pointee.kind
             kinds.append(kind)
             if kind == STEPWISE_SLOT_SCALAR {
-                pointers[s] = UnsafeMutableRawPointer(alignedFloats(16).baseAddress)
+                let (cell, block) = scalars.words(1)
+                pointers[s] = UnsafeMutableRawPointer(cell.bindMemory(to: Double.self, capacity: 1))
+                if !held.contains(where: { $0 === block }) { held.append(block) }
                 shapes.append([])
                 continue
             }
@@ -280,7 +296,13 @@ final class SlotStorage {
                 guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) <= max(count, 1) * 4 + 64 else {
                     throw StepwiseError.plugin("slot \(s) of \(String(cString: param.pointee.name)) has an implausible shape \(shape)")
                 }
-                pointers[s] = UnsafeMutableRawPointer(alignedFloats(shape.reduce(1, *)).baseAddress)
+                if let (room, block) = tensors.floats(shape.reduce(1, *), slot: s) {
+                    pointers[s] = room
+                    pooled.append(block)
+                } else {
+                    pointers[s] = UnsafeMutableRawPointer(alignedFloats(shape.reduce(1, *)).baseAddress)
+                    owned.append(s)
+                }
             } else {
                 pointers[s] = nil
             }
@@ -288,11 +310,13 @@ final class SlotStorage {
         }
         self.shapes = shapes
         self.kinds = kinds
+        blocks = held
+        tensorBlocks = pooled
+        ownedSlots = owned
     }
 
     deinit {
-        for s in 0..<shapes.count { free(pointers[s]) }
-        pointers.deallocate()
+        for s in ownedSlots { free(pointers[s]) }
     }
 
     func tensor(_ s: Int) -> UnsafeMutableBufferPointer<Float>? {

@@ -82,7 +82,8 @@ extension Optimizer {
                   let index = group.params.firstIndex(where: { $0 === p }) else {
                 throw StepwiseError.state("state names parameter '\(name)', which this optimizer does not have")
             }
-            let storage = try SlotStorage(api: api, instance: instance, param: group.cParams + index, count: p.count)
+            let storage = try SlotStorage(api: api, instance: instance, param: group.cParams + index, count: p.count,
+                                          scalars: scalarArena, tensors: tensorArena)
             for (i, slot) in names.enumerated() {
                 let key = "\(name).\(slot)"
                 if let t = storage.tensor(i) {

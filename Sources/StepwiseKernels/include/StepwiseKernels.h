@@ -192,7 +192,7 @@ void sk_lars(float *p, const float *g, float *buf, int64_t n, const sk_lars_args
 //   u = (m / bc1) / (sqrt(v)/bc2_sqrt + eps)
 //   decoupled: p' = p + wd_neg*p; else p' = p and u = u + wd*p
 //   pass 1 (sk_lamb_moments): updates m, v, accumulates ‖p'‖² and ‖u‖² into norms[0..1]
-//   pass 2 (sk_lamb_apply):   p = p' + neg_lr*(u*trust)
+//   pass 2 (sk_lamb_apply):   p = p' + neg_lr*(u*trust), u as stored by pass 1
 // Without the trust ratio, sk_lamb_moments with `apply` set does everything in one pass.
 typedef struct sk_lamb_args {
     float clip, w1, beta1, beta3, beta2, c2, bc1, bc2_sqrt, eps, weight_decay, wd_neg, neg_lr, trust;
@@ -208,9 +208,12 @@ void sk_lamb_prepare(double lr, double beta1, double beta2, double eps, double w
 // torch.where(w > 0, torch.where(u > 0, w / u, 1), 1), clamped at 1 with trust_clip; the
 // norms are float32 as torch computes them.
 float sk_lamb_trust_ratio(float weight_norm, float update_norm, bool trust_clip);
-void sk_lamb_moments(float *p, const float *g, float *m, float *v, int64_t n,
+// Without `apply`, the moments pass stores u to `u` (n floats, caller's scratch) for the
+// apply pass; with it, `u` is unused and may be NULL. A 64-byte aligned `u` is written with
+// streaming stores (the fast path); any other alignment works, more slowly.
+void sk_lamb_moments(float *p, const float *g, float *m, float *v, float *u, int64_t n,
                      const sk_lamb_args *a, double norms[2]);
-void sk_lamb_apply(float *p, const float *m, const float *v, int64_t n, const sk_lamb_args *a);
+void sk_lamb_apply(float *p, const float *u, int64_t n, const sk_lamb_args *a);
 
 // ---- Adafactor (torch.optim.Adafactor) -----------------------------------------------
 // Not elementwise: every tensor needs its own norms and factored row/column statistics.
