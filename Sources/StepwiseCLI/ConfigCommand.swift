@@ -50,18 +50,11 @@ struct ConfigShowCommand: ParsableCommand {
         }
         // Paths keep the config's order; the index is written by hand so it keeps it too.
         let index = ConfigOrigins.flatten(config).compactMap { entry in
-            entry.origin.map { "    \(jsonString(entry.path)): \(jsonString($0.description))" }
+            entry.origin.map { "    \(JSONValue.quote(entry.path)): \(JSONValue.quote($0.description))" }
         }
         let indented = body.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
             .map { $0.offset == 0 ? String($0.element) : "  " + $0.element }.joined(separator: "\n")
         print("{\n  \"config\": \(indented),\n  \"origins\": {\n\(index.joined(separator: ",\n"))\n  }\n}")
-    }
-
-    private func jsonString(_ s: String) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: [s]), let text = String(data: data, encoding: .utf8) else {
-            return "\"\(s)\""
-        }
-        return String(text.dropFirst().dropLast()).replacingOccurrences(of: "\\/", with: "/")
     }
 }
 

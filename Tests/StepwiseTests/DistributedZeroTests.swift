@@ -93,4 +93,22 @@ final class DistributedZeroTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("needs 'optimizer_type'"), "\($0)")
         }
     }
+
+    func testAShardRoundTripsThroughItsBytesAndTruncatedBytesAreRefused() throws {
+        var state = OptimizerState(type: "Adam")
+        state.initialized = ["w", "b"]
+        state.tensors = [.init(key: "w.exp_avg", shape: [2, 2], values: [1, -0.5, .infinity, 3e-40]),
+                         .init(key: "b.exp_avg", shape: [1], values: [.nan])]
+        state.scalars = [.init(key: "w.step", value: 7), .init(key: "b.step", value: -.infinity)]
+        let bytes = try ShardCodec.encode(state)
+        let back = try ShardCodec.decode(bytes, into: OptimizerState(type: "Adam"))
+        XCTAssertEqual(back.initialized, state.initialized)
+        XCTAssertEqual(back.scalars.map(\.value.bitPattern), state.scalars.map(\.value.bitPattern))
+        XCTAssertEqual(back.tensors.map(\.key), state.tensors.map(\.key))
+        XCTAssertEqual(back.tensors.map(\.shape), state.tensors.map(\.shape))
+        XCTAssertEqual(back.tensors.flatMap(\.values).map(\.bitPattern), state.tensors.flatMap(\.values).map(\.bitPattern))
+        for cut in [0, 7, bytes.count - 1] {
+            XCTAssertThrowsError(try ShardCodec.decode(Array(bytes.prefix(cut)), into: OptimizerState(type: "Adam")), "\(cut) bytes")
+        }
+    }
 }

@@ -135,14 +135,16 @@ done:
     return status;
 }
 
-// Turns an MPI return code into the call's status; `what` names the operation.
+// Turns an MPI return code into the call's status; `what` names the operation and
+// `count` its elements (-1: an operation without data).
 static stepwise_status check(const communicator *self, int code, stepwise_error **error, const char *what,
                              int64_t count) {
     if (code == 0) return STEPWISE_OK;
-    char text[512];
+    char text[512], elements[48] = "";
     mpi.error_text(code, text, (int)sizeof text);
-    return fail(self->host, error, STEPWISE_IO_ERROR, "MPI %s of %lld elements on rank %d of %d failed: %s (code %d)",
-                what, (long long)count, self->rank, self->size, text, code);
+    if (count >= 0) snprintf(elements, sizeof elements, " of %lld elements", (long long)count);
+    return fail(self->host, error, STEPWISE_IO_ERROR, "MPI %s%s on rank %d of %d failed: %s (code %d)",
+                what, elements, self->rank, self->size, text, code);
 }
 
 static stepwise_status dtype_code(const communicator *self, stepwise_dtype dtype, int *code, stepwise_error **error) {
@@ -163,10 +165,10 @@ static stepwise_status communicator_create(const stepwise_host *host, const step
     stepwise_status status = load_backend(host, configured->type == STEPWISE_TYPE_STRING ? configured->s : NULL, error);
     if (status != STEPWISE_OK) return status;
     communicator probe = {.host = host, .rank = 0, .size = 1};
-    if ((status = check(&probe, mpi.init(), error, "initialization", 0)) != STEPWISE_OK) return status;
+    if ((status = check(&probe, mpi.init(), error, "initialization", -1)) != STEPWISE_OK) return status;
     int rank = 0, size = 1;
-    if ((status = check(&probe, mpi.rank(&rank), error, "rank query", 0)) != STEPWISE_OK) return status;
-    if ((status = check(&probe, mpi.size(&size), error, "size query", 0)) != STEPWISE_OK) return status;
+    if ((status = check(&probe, mpi.rank(&rank), error, "rank query", -1)) != STEPWISE_OK) return status;
+    if ((status = check(&probe, mpi.size(&size), error, "size query", -1)) != STEPWISE_OK) return status;
     communicator *self = calloc(1, sizeof *self);
     if (!self) return fail(host, error, STEPWISE_OUT_OF_MEMORY, "mpi communicator: out of memory");
     *self = (communicator){.host = host, .rank = rank, .size = size};
@@ -207,7 +209,7 @@ static stepwise_status communicator_all_reduce_start(void *instance, void *buffe
 }
 
 static stepwise_status communicator_wait(void *instance, stepwise_comm_request *request, stepwise_error **error) {
-    return check(instance, mpi.wait(request), error, "wait for an all-reduce", 0);
+    return check(instance, mpi.wait(request), error, "wait for an all-reduce", -1);
 }
 
 static stepwise_status communicator_all_gather(void *instance, const void *send, int64_t send_count, void *receive,
@@ -256,7 +258,7 @@ static stepwise_status communicator_broadcast(void *instance, void *buffer, int6
 }
 
 static stepwise_status communicator_barrier(void *instance, stepwise_error **error) {
-    return check(instance, mpi.barrier(), error, "barrier", 0);
+    return check(instance, mpi.barrier(), error, "barrier", -1);
 }
 
 static const stepwise_communicator_api api = {

@@ -139,7 +139,7 @@ public enum ConfigRenderer {
         case .int(let i): out += String(i)
         case .float(let d):
             out += d.isNaN ? "NaN" : d.isInfinite ? (d < 0 ? "-Infinity" : "Infinity") : d.description
-        case .string(let s): out += jsonString(s)
+        case .string(let s): out += JSONValue.quote(s)
         case .list(let l):
             if l.isEmpty { out += "[]"; return }
             if isFlow(v) {
@@ -164,27 +164,11 @@ public enum ConfigRenderer {
             let pad = String(repeating: " ", count: indent + 2)
             out += "{\n"
             for (k, e) in d.entries.enumerated() {
-                out += pad + jsonString(e.key) + ": "
+                out += pad + JSONValue.quote(e.key) + ": "
                 json(e.value, indent: indent + 2, into: &out)
                 out += k + 1 < d.count ? ",\n" : "\n"
             }
             out += String(repeating: " ", count: indent) + "}"
         }
-    }
-
-    private static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            case _ where c.value < 0x20: out += "\\u" + String(c.value, radix: 16).leftPadded(to: 4)
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out + "\""
     }
 }

@@ -133,8 +133,10 @@ public final class ZeroRedundancy: GradientSynchronizer, @unchecked Sendable {
     }
 }
 
-/// A shard's per-parameter state as bytes for the all-gather: a JSON header (names,
-/// shapes, scalars as bit patterns) followed by the float values, little-endian.
+/// A shard's per-parameter state as bytes for the all-gather: the length of a JSON header
+/// (names, shapes, scalars as bit patterns), the header, then the float values. In the
+/// machine's byte order: the ranks of one run share an architecture, as MPI_FLOAT
+/// transfers between them assume.
 enum ShardCodec {
     struct Header: Codable {
         var initialized: [String]
@@ -148,9 +150,10 @@ enum ShardCodec {
         let header = Header(initialized: state.initialized,
                             tensors: state.tensors.map { .init(key: $0.key, shape: $0.shape, count: $0.values.count) },
                             scalars: state.scalars.map { .init(key: $0.key, bits: $0.value.bitPattern) })
-        let json = Array(try JSONEncoder().encode(header))
-        var out = withUnsafeBytes(of: UInt64(json.count).littleEndian, Array.init) + json
-        for t in state.tensors { for v in t.values { out += withUnsafeBytes(of: v.bitPattern.littleEndian, Array.init) } }
+        let json = try JSONEncoder().encode(header)
+        var out = withUnsafeBytes(of: UInt64(json.count), Array.init)
+        out += json
+        for t in state.tensors { t.values.withUnsafeBytes { out += $0 } }
         return out
     }
 
@@ -158,7 +161,7 @@ enum ShardCodec {
     static func decode(_ bytes: [UInt8], into base: OptimizerState) throws -> OptimizerState {
         let bad = StepwiseError.state("a ZeRO-1 state shard received from another rank is malformed")
         guard bytes.count >= 8 else { throw bad }
-        let length = Int(bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        let length = Int(clamping: bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
         guard length <= bytes.count - 8, let header = try? JSONDecoder().decode(Header.self, from: Data(bytes[8..<(8 + length)])) else {
             throw bad
         }
@@ -167,9 +170,10 @@ enum ShardCodec {
         out.initialized = header.initialized
         out.scalars = header.scalars.map { .init(key: $0.key, value: Double(bitPattern: $0.bits)) }
         for t in header.tensors {
-            guard t.count >= 0, at + 4 * t.count <= bytes.count else { throw bad }
-            let values = (0..<t.count).map { i in
-                Float(bitPattern: (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[at + 4 * i + $1]) << (8 * UInt32($1)) })
+            guard t.count >= 0, t.count <= (bytes.count - at) / 4 else { throw bad }
+            let values = [Float](unsafeUninitializedCapacity: t.count) { buffer, initialized in
+                bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[at..<(at + 4 * t.count)])) }
+                initialized = t.count
             }
             out.tensors.append(.init(key: t.key, shape: t.shape, values: values))
             at += 4 * t.count

@@ -50,6 +50,11 @@ public enum RunCheckpoint {
     /// `write` writes the file.
     public static func save(to path: String, iter: Int, wrappers: [Wrapper], hooks: [RunnerHook],
                             extra: [String: String] = [:], write: Bool = true) throws {
+        // The other ranks only take part in the collectives that gather sharded state.
+        guard write else {
+            for w in wrappers { _ = try w.wrapper.stateDict() }
+            return
+        }
         var tensors: [String: any SafetensorsSource] = [:]
         var entries: [Metadata.WrapperEntry] = []
         for w in wrappers {
@@ -84,7 +89,6 @@ public enum RunCheckpoint {
                 tensors["hooks.\(i).\(hook.name)"] = SafetensorsTensor(dtype: .u8, shape: [bytes.count], bytes: bytes)
             }
         }
-        guard write else { return }
         let meta = Metadata(iter: iter, wrappers: entries, hooks: hookNames, extra: extra)
         let json = String(decoding: try JSONEncoder().encode(meta), as: UTF8.self)
         do {
